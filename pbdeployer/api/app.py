@@ -1,0 +1,83 @@
+"""The Litestar application: routes under /api/v1, one error body, bearer auth, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import yaml
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from pbdeployer import __version__
+from pbdeployer.api.auth import token_guard
+from pbdeployer.api.controllers import (
+    AppController,
+    HealthController,
+    ServerController,
+    VersionController,
+)
+from pbdeployer.api.errors import EXCEPTION_HANDLERS
+from pbdeployer.deployer import Deployer
+from pbdeployer.services import load_or_create_token
+from pbdeployer.settings import Settings
+
+API_PREFIX = "/api/v1"
+_DESCRIPTION = """Deploy PocketBase apps to your own Linux servers over SSH.
+
+Every route except `/api/v1/health` and this schema needs `Authorization: Bearer <token>`.
+Errors always have the body `{"error": {"code", "message", "details": [{"field", "reason"}]}}`.
+"""
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="pbdeployer",
+        version=__version__,
+        description=_DESCRIPTION,
+        path=f"{API_PREFIX}/schema",
+        render_plugins=[ScalarRenderPlugin()],
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+        ),
+        security=[{"BearerToken": []}],
+    )
+
+
+def openapi_yaml(app: Litestar) -> str:
+    """The schema exactly as the app serves it, as stable YAML."""
+    schema = app.openapi_schema.to_schema()
+    return yaml.safe_dump(schema, sort_keys=True, allow_unicode=True, width=100)
+
+
+def create_app(
+    settings: Settings, *, deployer: Deployer | None = None, token: str | None = None
+) -> Litestar:
+    """Build the app; the deployer is started and closed with the app's lifespan."""
+    deployer = deployer or Deployer.open(settings)
+    token = token or load_or_create_token(settings)[0]
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await deployer.start()
+        try:
+            yield
+        finally:
+            await deployer.close()
+
+    v1 = Router(
+        path=API_PREFIX,
+        route_handlers=[HealthController, ServerController, AppController, VersionController],
+        guards=[token_guard(token)],
+        dependencies={"deployer": Provide(lambda: deployer, sync_to_thread=False)},
+    )
+    return Litestar(
+        route_handlers=[v1],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        debug=False,
+    )

@@ -1,0 +1,30 @@
+"""Bearer-token guard for every route that does not opt out with ``opt={"public": True}``."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+_PREFIX = "bearer "
+
+
+def token_guard(token: str) -> Guard:
+    """Build a guard comparing the presented token in constant time."""
+    expected = token.encode()
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if handler.opt.get("public"):
+            return
+        header = connection.headers.get("authorization", "")
+        presented = header[len(_PREFIX) :] if header.lower().startswith(_PREFIX) else ""
+        if not hmac.compare_digest(presented.strip().encode(), expected):
+            raise NotAuthorizedException(
+                "missing or wrong API token (Authorization: Bearer <token>)"
+            )
+
+    return guard

@@ -1,0 +1,8 @@
+"""One controller per resource; each handler parses, calls one service method, returns a model."""
+
+from pbdeployer.api.controllers.apps import AppController
+from pbdeployer.api.controllers.health import HealthController
+from pbdeployer.api.controllers.servers import ServerController
+from pbdeployer.api.controllers.versions import VersionController
+
+__all__ = ["AppController", "HealthController", "ServerController", "VersionController"]

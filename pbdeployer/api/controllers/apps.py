@@ -1,0 +1,102 @@
+"""/apps: the services deployed on servers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Body, FromQuery, QueryParameter
+
+from pbdeployer.api import docs
+from pbdeployer.api.controllers.params import (
+    DEFAULT_PER_PAGE,
+    DeployerDep,
+    Id,
+    OptionalId,
+    PageNumber,
+    PerPage,
+    Search,
+    page_request,
+)
+from pbdeployer.models import App, AppCreate, AppFilter, AppStatus, AppUpdate, Page
+
+
+class AppController(Controller):
+    path = "/apps"
+    tags = ["apps"]
+
+    @get(
+        "/",
+        operation_id="listApps",
+        summary="List apps",
+        responses={200: docs.success(Page[App], "A page", docs.page_of(docs.APP))}
+        | docs.responses(422),
+    )
+    async def list_apps(
+        self,
+        deployer: DeployerDep,
+        server_id: OptionalId = None,
+        status: FromQuery[AppStatus | None] = None,
+        q: Search = None,
+        page: PageNumber = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+    ) -> Page[App]:
+        flt = AppFilter(server_id=server_id, status=status, q=q)
+        return await deployer.apps.list(flt, page_request(page, per_page))
+
+    @post(
+        "/",
+        operation_id="createApp",
+        summary="Create an app on a server",
+        description="Unset remote_path, service_name and http_port are derived from the name "
+        "and the next free port (from 8090) on the server.",
+        responses={201: docs.success(App, "Created", docs.APP, "Created")}
+        | docs.responses(400, 409, 422),
+    )
+    async def create_app(
+        self,
+        deployer: DeployerDep,
+        data: Annotated[AppCreate, Body(examples=docs.example("An app", docs.APP_CREATE))],
+    ) -> App:
+        return await deployer.apps.create(data)
+
+    @get(
+        "/{app_id:str}",
+        operation_id="getApp",
+        summary="Get an app",
+        responses={200: docs.success(App, "An app", docs.APP)} | docs.responses(404),
+    )
+    async def get_app(self, deployer: DeployerDep, app_id: Id) -> App:
+        return await deployer.apps.get(app_id)
+
+    @patch(
+        "/{app_id:str}",
+        operation_id="updateApp",
+        summary="Change an app's settings",
+        responses={200: docs.success(App, "Updated", docs.APP)}
+        | docs.responses(400, 404, 409, 422),
+    )
+    async def update_app(
+        self,
+        deployer: DeployerDep,
+        app_id: Id,
+        data: Annotated[AppUpdate, Body(examples=docs.example("New domain", docs.APP_UPDATE))],
+    ) -> App:
+        return await deployer.apps.update(app_id, data)
+
+    @delete(
+        "/{app_id:str}",
+        operation_id="deleteApp",
+        summary="Delete an app (refused while it has versions, unless cascade=true)",
+        responses=docs.responses(404, 409, 422),
+    )
+    async def delete_app(
+        self,
+        deployer: DeployerDep,
+        app_id: Id,
+        cascade: Annotated[
+            bool,
+            QueryParameter(description="also delete its versions and deployment history"),
+        ] = False,
+    ) -> None:
+        await deployer.apps.delete(app_id, cascade=cascade)

@@ -1,0 +1,40 @@
+"""Query parameters every list shares."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from pbdeployer.deployer import Deployer
+from pbdeployer.models import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+
+PageNumber = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
+PerPage = Annotated[
+    int, QueryParameter(ge=1, le=MAX_PER_PAGE, description=f"items per page (max {MAX_PER_PAGE})")
+]
+Search = Annotated[
+    str | None, QueryParameter(max_length=100, description="case-insensitive name search")
+]
+
+
+DeployerDep = NamedDependency[Deployer]
+Id = FromPath[str]
+OptionalId = FromQuery[str | None]
+
+
+def page_request(page: int, per_page: int) -> PageRequest:
+    return PageRequest(page=page, per_page=per_page)
+
+
+__all__ = [
+    "DEFAULT_PER_PAGE",
+    "DeployerDep",
+    "Id",
+    "OptionalId",
+    "PageNumber",
+    "PerPage",
+    "Search",
+    "page_request",
+]

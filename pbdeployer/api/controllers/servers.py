@@ -1,0 +1,88 @@
+"""/servers: register and manage the hosts pbdeployer deploys to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Body
+
+from pbdeployer.api import docs
+from pbdeployer.api.controllers.params import (
+    DEFAULT_PER_PAGE,
+    DeployerDep,
+    Id,
+    PageNumber,
+    PerPage,
+    Search,
+    page_request,
+)
+from pbdeployer.models import Page, Server, ServerCreate, ServerFilter, ServerUpdate
+
+
+class ServerController(Controller):
+    path = "/servers"
+    tags = ["servers"]
+
+    @get(
+        "/",
+        operation_id="listServers",
+        summary="List servers",
+        responses={200: docs.success(Page[Server], "A page", docs.page_of(docs.SERVER))}
+        | docs.responses(422),
+    )
+    async def list_servers(
+        self,
+        deployer: DeployerDep,
+        q: Search = None,
+        page: PageNumber = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+    ) -> Page[Server]:
+        return await deployer.servers.list(ServerFilter(q=q), page_request(page, per_page))
+
+    @post(
+        "/",
+        operation_id="createServer",
+        summary="Register a server",
+        responses={201: docs.success(Server, "Created", docs.SERVER, "Created")}
+        | docs.responses(400, 409, 422),
+    )
+    async def create_server(
+        self,
+        deployer: DeployerDep,
+        data: Annotated[ServerCreate, Body(examples=docs.example("A server", docs.SERVER_CREATE))],
+    ) -> Server:
+        return await deployer.servers.create(data)
+
+    @get(
+        "/{server_id:str}",
+        operation_id="getServer",
+        summary="Get a server",
+        responses={200: docs.success(Server, "A server", docs.SERVER)} | docs.responses(404),
+    )
+    async def get_server(self, deployer: DeployerDep, server_id: Id) -> Server:
+        return await deployer.servers.get(server_id)
+
+    @patch(
+        "/{server_id:str}",
+        operation_id="updateServer",
+        summary="Change a server's connection details",
+        responses={200: docs.success(Server, "Updated", docs.SERVER)}
+        | docs.responses(400, 404, 409, 422),
+    )
+    async def update_server(
+        self,
+        deployer: DeployerDep,
+        server_id: Id,
+        data: Annotated[ServerUpdate, Body(examples=docs.example("New port", docs.SERVER_UPDATE))],
+    ) -> Server:
+        return await deployer.servers.update(server_id, data)
+
+    @delete(
+        "/{server_id:str}",
+        operation_id="deleteServer",
+        summary="Forget a server (refused while it has apps)",
+        responses=docs.responses(404, 409),
+    )
+    async def delete_server(self, deployer: DeployerDep, server_id: Id) -> None:
+        await deployer.servers.delete(server_id)

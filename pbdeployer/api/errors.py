@@ -1,0 +1,120 @@
+"""The one place where errors become HTTP answers, all with the same body."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_502_BAD_GATEWAY,
+    HTTP_504_GATEWAY_TIMEOUT,
+    HTTP_507_INSUFFICIENT_STORAGE,
+)
+
+from pbdeployer.api.schemas import ErrorBody, ErrorDetail, ErrorInfo
+from pbdeployer.errors import (
+    ArtifactRejected,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PbDeployerError,
+    RunError,
+    RunTimeout,
+    StorageFull,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS_BY_ERROR: list[tuple[type[PbDeployerError], int]] = [
+    (NotFound, HTTP_404_NOT_FOUND),
+    (Conflict, HTTP_409_CONFLICT),
+    (InvalidInput, HTTP_422_UNPROCESSABLE_ENTITY),
+    (ArtifactRejected, HTTP_422_UNPROCESSABLE_ENTITY),
+    (PayloadTooLarge, HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    (StorageFull, HTTP_507_INSUFFICIENT_STORAGE),
+    (RunTimeout, HTTP_504_GATEWAY_TIMEOUT),
+    (RunError, HTTP_502_BAD_GATEWAY),
+]
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[ErrorDetail] | None = None
+) -> Response[ErrorBody]:
+    body = ErrorBody(error=ErrorInfo(code=code, message=message, details=details or []))
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: PbDeployerError) -> Response[ErrorBody]:
+    status = next(
+        (s for cls, s in _STATUS_BY_ERROR if isinstance(exc, cls)), HTTP_500_INTERNAL_SERVER_ERROR
+    )
+    details = []
+    if isinstance(exc, InvalidInput):
+        details = [ErrorDetail(field=p.field, reason=p.reason) for p in exc.details]
+    return error_response(status, exc.code, exc.message, details)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    """Litestar's own parsing errors: a missing body is a 400, wrong fields are a 422."""
+    details = [_detail(item) for item in exc.extra or [] if isinstance(item, dict)]
+    if any(d.reason == "'data'" for d in details):
+        return error_response(HTTP_400_BAD_REQUEST, "bad_request", "the request needs a JSON body")
+    message = "; ".join(f"{d.field}: {d.reason}" for d in details) or "invalid input"
+    return error_response(HTTP_422_UNPROCESSABLE_ENTITY, "validation_failed", message, details)
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return internal_error(_, exc)
+    if exc.status_code == HTTP_400_BAD_REQUEST and "malformed" in str(exc.detail).lower():
+        code = "malformed_json"
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.error("unhandled error", exc_info=exc)
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an internal error occurred; the server log has the details",
+    )
+
+
+def _detail(item: dict[str, object]) -> ErrorDetail:
+    field = str(item.get("key") or "body")
+    reason = str(item.get("message") or "invalid")
+    named = _FIELD_IN_MESSAGE.search(reason)
+    if field == "data" and named:
+        field = named.group(1)
+    return ErrorDetail(field=field, reason=reason)
+
+
+EXCEPTION_HANDLERS = {
+    PbDeployerError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

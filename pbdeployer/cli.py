@@ -1,0 +1,65 @@
+"""Command line: ``pbdeployer serve``, ``pbdeployer openapi``, ``pbdeployer --version``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from pbdeployer import __version__
+from pbdeployer.api import create_app, openapi_yaml
+from pbdeployer.services import load_or_create_token
+from pbdeployer.settings import Settings
+
+DEFAULT_OPENAPI_PATH = Path("api/openapi.yaml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "openapi":
+        return _export_openapi(args.output)
+    _parser().print_help()
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pbdeployer", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pbdeployer {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8080)")
+    serve.add_argument("--data-dir", type=Path, help="data directory (default ./.pbdeployer)")
+    openapi = commands.add_parser("openapi", help="write the OpenAPI schema as YAML")
+    openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir)
+    token, created = load_or_create_token(settings)
+    if created:
+        sys.stderr.write(
+            f"pbdeployer: new API token (shown once, kept in {settings.token_file}):\n  {token}\n"
+        )
+    app = create_app(settings, token=token)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _export_openapi(output: Path) -> int:
+    settings = Settings.from_env()
+    app = create_app(settings, token="unused-for-export")  # noqa: S106 - never served
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(openapi_yaml(app))
+    sys.stdout.write(f"wrote {output}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""The library's front door: one object that opens the database and exposes every service."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from pbdeployer.services import AppService, HealthService, ServerService, VersionService
+from pbdeployer.settings import Settings
+from pbdeployer.store import Database, Store
+
+
+class Deployer:
+    """Async facade over pbdeployer's services.
+
+    Use ``async with Deployer.open(settings) as deployer:``. From synchronous code, wrap the
+    calls in one coroutine and run it with ``asyncio.run(...)``.
+    """
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        store = Store(database.engine)
+        self.servers = ServerService(store)
+        self.apps = AppService(store)
+        self.versions = VersionService(store)
+        self.health = HealthService(settings, database)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Deployer:
+        """Build a deployer; the database is migrated when it is entered (or ``start``-ed)."""
+        settings = settings or Settings.from_env()
+        return cls(settings, Database(settings.sqlalchemy_url))
+
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.database.open()
+
+    async def close(self) -> None:
+        await self.database.close()
+
+    async def __aenter__(self) -> Deployer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,115 @@
+"""The errors pbdeployer raises, one tree so callers can catch broadly or narrowly.
+
+    PbDeployerError
+    ├── NotFound(LookupError)           a record that does not exist
+    ├── Conflict                        the request clashes with current state
+    │   └── DeploymentLocked            another deployment holds the app's lock
+    ├── InvalidInput(ValueError)        input failed validation; carries field details
+    ├── ArtifactRejected(ValueError)    an uploaded archive is unsafe or unusable
+    ├── PayloadTooLarge                 an upload exceeded the configured limit
+    ├── StorageFull(OSError)            the data dir ran out of space
+    └── RunError                        an Ansible run did not succeed
+        ├── RunFailed                   a task failed on a host
+        ├── HostUnreachable             SSH could not reach the host
+        ├── HostKeyChanged              the host presented a different key than recorded
+        ├── RunTimeout(TimeoutError)    the run or its output went quiet for too long
+        └── RunCancelled                someone cancelled the run
+
+Each error has a stable machine-readable ``code``; the HTTP layer maps classes to status
+codes in one place and never needs to parse messages.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """One reason one input field was refused."""
+
+    field: str
+    reason: str
+
+
+class PbDeployerError(Exception):
+    """Root of every error pbdeployer raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(PbDeployerError, LookupError):
+    code = "not_found"
+
+
+class Conflict(PbDeployerError):
+    code = "conflict"
+
+
+class DeploymentLocked(Conflict):
+    code = "deployment_locked"
+
+
+class InvalidInput(PbDeployerError, ValueError):
+    """Validation failed; ``details`` names every offending field."""
+
+    code = "validation_failed"
+
+    def __init__(self, details: list[FieldProblem], message: str | None = None) -> None:
+        summary = message or "; ".join(f"{p.field}: {p.reason}" for p in details)
+        super().__init__(summary or "invalid input")
+        self.details = details
+
+    @classmethod
+    def single(cls, field: str, reason: str) -> InvalidInput:
+        return cls([FieldProblem(field=field, reason=reason)])
+
+
+class ArtifactRejected(PbDeployerError, ValueError):
+    """The archive was refused; ``code`` says why (``zip_slip``, ``zip_bomb`` ...)."""
+
+    code = "artifact_rejected"
+
+
+class PayloadTooLarge(PbDeployerError):
+    code = "payload_too_large"
+
+
+class StorageFull(PbDeployerError, OSError):
+    code = "storage_full"
+
+
+class RunError(PbDeployerError):
+    """An Ansible run ended without success; names the host and task when known."""
+
+    code = "run_error"
+
+    def __init__(self, message: str, *, host: str | None = None, task: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.task = task
+
+
+class RunFailed(RunError):
+    code = "run_failed"
+
+
+class HostUnreachable(RunError):
+    code = "host_unreachable"
+
+
+class HostKeyChanged(RunError):
+    code = "host_key_changed"
+
+
+class RunTimeout(RunError, TimeoutError):
+    code = "run_timeout"
+
+
+class RunCancelled(RunError):
+    code = "run_cancelled"

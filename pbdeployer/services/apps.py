@@ -1,0 +1,146 @@
+"""Apps: a service on a server, with its path, unit name and port chosen safely."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from pbdeployer.errors import Conflict, InvalidInput, NotFound
+from pbdeployer.models import (
+    App,
+    AppCreate,
+    AppFilter,
+    AppStatus,
+    AppUpdate,
+    Page,
+    PageRequest,
+    make_page,
+    new_id,
+)
+from pbdeployer.services.paging import checked_page
+from pbdeployer.store import Store
+from pbdeployer.validation import (
+    Problems,
+    check_binary_name,
+    check_domain,
+    check_name,
+    check_port,
+    check_remote_path,
+    check_unit_name,
+)
+
+FIRST_APP_PORT = 8090
+_PER_SERVER_UNIQUE = {
+    "http_port": "HTTP port",
+    "service_name": "service name",
+    "remote_path": "remote path",
+}
+
+
+def _validate(data: AppCreate | AppUpdate) -> None:
+    problems = Problems()
+    problems.check("name", data.name, check_name)
+    problems.check("remote_path", data.remote_path, check_remote_path)
+    problems.check("service_name", data.service_name, check_unit_name)
+    problems.check("domain", data.domain, check_domain)
+    problems.check("http_port", data.http_port, check_port)
+    problems.check("binary_name", data.binary_name, check_binary_name)
+    problems.raise_if_any()
+
+
+def slug(name: str) -> str:
+    """A lowercase, path- and unit-safe form of an app name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "app"
+
+
+class AppService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def create(self, data: AppCreate) -> App:
+        _validate(data)
+        await self._ensure_server(data.server_id)
+        await self._ensure_name_free(data.name)
+        now = datetime.now(UTC)
+        app = App(
+            id=new_id(),
+            created=now,
+            updated=now,
+            name=data.name,
+            server_id=data.server_id,
+            remote_path=data.remote_path or f"/opt/pocketbase/{slug(data.name)}",
+            service_name=(data.service_name or f"pocketbase-{slug(data.name)}").removesuffix(
+                ".service"
+            ),
+            domain=data.domain,
+            http_port=data.http_port or await self._free_port(data.server_id),
+            binary_name=data.binary_name,
+            current_version=None,
+            status=AppStatus.NEW,
+        )
+        await self._ensure_unique_on_server(app, msgspec.structs.asdict(app))
+        return await self._store.apps.add(app)
+
+    async def get(self, app_id: str) -> App:
+        return await self._store.apps.get(app_id)
+
+    async def list(
+        self, flt: AppFilter | None = None, page: PageRequest | None = None
+    ) -> Page[App]:
+        request = checked_page(page or PageRequest())
+        items, total = await self._store.apps.list(flt or AppFilter(), request)
+        return make_page(items, request, total)
+
+    async def update(self, app_id: str, changes: AppUpdate) -> App:
+        _validate(changes)
+        current = await self._store.apps.get(app_id)
+        values: dict[str, Any] = msgspec.to_builtins(changes)
+        if "service_name" in values:
+            values["service_name"] = values["service_name"].removesuffix(".service")
+        if "name" in values and values["name"] != current.name:
+            await self._ensure_name_free(values["name"])
+        await self._ensure_unique_on_server(current, values)
+        if not values:
+            return current
+        values["updated"] = datetime.now(UTC)
+        return await self._store.apps.change(app_id, values)
+
+    async def delete(self, app_id: str, *, cascade: bool = False) -> None:
+        """Refuse while versions exist, unless ``cascade`` asks to delete them too."""
+        await self._store.apps.get(app_id)
+        if cascade:
+            await self._store.apps.remove_with_versions(app_id)
+            return
+        versions = await self._store.versions.count_for_app(app_id)
+        if versions:
+            raise Conflict(
+                f"app '{app_id}' has {versions} version(s); delete them or pass cascade=true"
+            )
+        await self._store.apps.remove(app_id)
+
+    async def _ensure_server(self, server_id: str) -> None:
+        try:
+            await self._store.servers.get(server_id)
+        except NotFound:
+            raise InvalidInput.single("server_id", f"no server with id '{server_id}'") from None
+
+    async def _ensure_name_free(self, name: str) -> None:
+        if await self._store.apps.by_name(name) is not None:
+            raise Conflict(f"an app named '{name}' already exists")
+
+    async def _ensure_unique_on_server(self, app: App, values: dict[str, Any]) -> None:
+        for column, label in _PER_SERVER_UNIQUE.items():
+            if column in values and await self._store.apps.clash_on_server(
+                app.server_id, column, values[column], skip_id=app.id
+            ):
+                raise Conflict(f"another app on this server already uses {label} {values[column]}")
+
+    async def _free_port(self, server_id: str) -> int:
+        taken = await self._store.apps.ports_on(server_id)
+        port = FIRST_APP_PORT
+        while port in taken:
+            port += 1
+        return port

@@ -1,0 +1,55 @@
+"""Health: a cheap, secret-free look at the components a request depends on."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from importlib.metadata import version
+
+from pbdeployer.models import ComponentHealth, HealthReport, HealthStatus
+from pbdeployer.settings import Settings
+from pbdeployer.store import Database
+
+_RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.DOWN: 2}
+
+
+class HealthService:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self._settings = settings
+        self._database = database
+
+    async def report(self) -> HealthReport:
+        components = [await self._database_health(), self._storage_health(), _ssh_health()]
+        overall = max((c.status for c in components), key=_RANK.__getitem__)
+        return HealthReport(status=overall, version=version("pbdeployer"), components=components)
+
+    async def _database_health(self) -> ComponentHealth:
+        started = time.perf_counter()
+        try:
+            await self._database.ping()
+        except Exception as exc:
+            return ComponentHealth(
+                name="database", status=HealthStatus.DOWN, detail=type(exc).__name__
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+        return ComponentHealth(
+            name="database", status=HealthStatus.OK, detail="round trip ok", latency_ms=elapsed
+        )
+
+    def _storage_health(self) -> ComponentHealth:
+        try:
+            free = shutil.disk_usage(self._settings.data_dir).free
+        except OSError as exc:
+            return ComponentHealth(
+                name="storage", status=HealthStatus.DOWN, detail=exc.strerror or ""
+            )
+        threshold = self._settings.storage_min_free_bytes
+        status = HealthStatus.OK if free >= threshold else HealthStatus.DEGRADED
+        detail = f"{free // (1 << 20)} MiB free (threshold {threshold // (1 << 20)} MiB)"
+        return ComponentHealth(name="storage", status=status, detail=detail)
+
+
+def _ssh_health() -> ComponentHealth:
+    return ComponentHealth(
+        name="ssh", status=HealthStatus.OK, detail="no host operations have run yet"
+    )

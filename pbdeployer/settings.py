@@ -1,0 +1,64 @@
+"""Settings: one struct, built once from the environment and passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+_ENV_PREFIX = "PBDEPLOYER_"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path = Path(".pbdeployer")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_token: str | None = None
+    database_url: str | None = None
+    max_upload_bytes: int = 1 << 30
+    storage_min_free_bytes: int = 512 << 20
+    run_artifacts_keep: int = 20
+    run_timeout_seconds: float = 3600.0
+    run_idle_timeout_seconds: float = 600.0
+    ssh_connect_timeout_seconds: int = 10
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Read ``PBDEPLOYER_<FIELD>`` variables; explicit overrides win."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for field in msgspec.structs.fields(cls):
+            value = env.get(_ENV_PREFIX + field.name.upper())
+            if value not in (None, ""):
+                raw[field.name] = value
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'pbdeployer.db'}"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "api-token"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @property
+    def known_hosts_file(self) -> Path:
+        return self.data_dir / "known_hosts"
+
+
+def _decode_path(type_: type, obj: object) -> object:
+    if type_ is Path and isinstance(obj, str):
+        return Path(obj)
+    raise NotImplementedError

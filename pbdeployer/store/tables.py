@@ -1,0 +1,110 @@
+"""Table definitions (SQLAlchemy Core). Rows never leave ``store/``: repositories return models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC and hands back aware datetimes whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _stamps() -> list[Column[datetime]]:
+    return [
+        Column("created", UtcDateTime(), nullable=False),
+        Column("updated", UtcDateTime(), nullable=False),
+    ]
+
+
+servers = Table(
+    "servers",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    *_stamps(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("host", String(253), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("root_username", String(32), nullable=False),
+    Column("app_username", String(32), nullable=False),
+    Column("use_ssh_agent", Boolean, nullable=False),
+    Column("manual_key_path", Text, nullable=True),
+    Column("setup_complete", Boolean, nullable=False),
+    Column("security_locked", Boolean, nullable=False),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    *_stamps(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("server_id", String(26), ForeignKey("servers.id"), nullable=False),
+    Column("remote_path", String(255), nullable=False),
+    Column("service_name", String(100), nullable=False),
+    Column("domain", String(253), nullable=True),
+    Column("http_port", Integer, nullable=False),
+    Column("binary_name", String(100), nullable=False),
+    Column("current_version", String(64), nullable=True),
+    Column("status", String(20), nullable=False),
+    UniqueConstraint("server_id", "http_port", name="uq_apps_server_port"),
+    UniqueConstraint("server_id", "service_name", name="uq_apps_server_service"),
+    UniqueConstraint("server_id", "remote_path", name="uq_apps_server_path"),
+    Index("ix_apps_server_id", "server_id"),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    *_stamps(),
+    Column("app_id", String(26), ForeignKey("apps.id"), nullable=False),
+    Column("version_number", String(64), nullable=False),
+    Column("deployment_zip", String(128), nullable=True),
+    Column("notes", Text, nullable=False),
+    UniqueConstraint("app_id", "version_number", name="uq_versions_app_number"),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    *_stamps(),
+    Column("app_id", String(26), ForeignKey("apps.id"), nullable=False),
+    Column("version_id", String(26), ForeignKey("versions.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("logs", Text, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Index("ix_deployments_app_id", "app_id"),
+)

@@ -1,0 +1,148 @@
+"""Checks for every value that ends up on a host, in an inventory or in a path.
+
+Each ``check_*`` returns ``None`` when the value is fine or a reason a person can act on.
+They are strict on purpose: a value that passes cannot carry inventory syntax, shell syntax,
+template syntax or path tricks, so later layers never have to escape it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+from collections.abc import Callable
+
+from pbdeployer.errors import FieldProblem, InvalidInput
+
+Check = Callable[[str], str | None]
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+_POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
+_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,99}\Z")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}\Z")
+_PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
+_MAX_NOTES = 10_000
+
+
+def check_name(value: str) -> str | None:
+    if not _NAME.match(value):
+        return "must be 1-100 letters, digits, spaces, '.', '_' or '-', starting alphanumeric"
+    return None
+
+
+def check_hostname(value: str) -> str | None:
+    """A DNS name (RFC 1123) or an IPv4/IPv6 literal, nothing else."""
+    if _is_ip(value):
+        return None
+    if len(value) > 253 or not value or value.endswith("."):
+        return "must be a DNS name of at most 253 characters or an IP address"
+    if not all(_LABEL.match(label) for label in value.split(".")):
+        return "must be a DNS name (letters, digits and '-' between dots) or an IP address"
+    return None
+
+
+def check_domain(value: str) -> str | None:
+    """A public-style domain: a hostname with at least two labels, not an IP."""
+    if _is_ip(value) or "." not in value:
+        return "must be a domain name like app.example.com"
+    return check_hostname(value)
+
+
+def check_port(value: int) -> str | None:
+    if not 1 <= value <= 65535:
+        return "must be between 1 and 65535"
+    return None
+
+
+def check_posix_user(value: str) -> str | None:
+    if not _POSIX_USER.match(value):
+        return "must be a POSIX user name: lowercase letter or '_' first, then a-z 0-9 _ -, max 32"
+    return None
+
+
+def check_unit_name(value: str) -> str | None:
+    """A systemd unit base name, without the ``.service`` suffix and without templates."""
+    if value.endswith(".service"):
+        value = value.removesuffix(".service")
+    if not _UNIT_NAME.match(value) or ".." in value:
+        return "must be 1-100 of A-Z a-z 0-9 _ . -, starting with a letter or digit (no '@')"
+    return None
+
+
+def check_remote_path(value: str) -> str | None:
+    """Absolute, normalized, not the root, built from plain path segments only."""
+    if not value.startswith("/"):
+        return "must be an absolute path"
+    if value == "/" or posixpath.normpath(value) != value or value.startswith("//"):
+        return (
+            "must be a normalized absolute path other than '/' (no '..', '.', '//' or trailing '/')"
+        )
+    if len(value) > 255 or not all(_PATH_PART.match(p) for p in value.split("/")[1:]):
+        return "path segments may use only letters, digits and _ . @ + - (max 255 chars)"
+    return None
+
+
+def check_local_path(value: str) -> str | None:
+    """A path on the controller (key files): absolute and without control characters."""
+    if not value.startswith("/"):
+        return "must be an absolute path"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value) or len(value) > 4096:
+        return "must not contain control characters"
+    return None
+
+
+def check_version_label(value: str) -> str | None:
+    if not _VERSION.match(value):
+        return "must be 1-64 of A-Z a-z 0-9 . _ + -, starting with a letter or digit"
+    return None
+
+
+def check_package_name(value: str) -> str | None:
+    if not _PACKAGE.match(value):
+        return "must be a Debian package name (lowercase a-z 0-9 + . -)"
+    return None
+
+
+def check_notes(value: str) -> str | None:
+    if len(value) > _MAX_NOTES:
+        return f"must be at most {_MAX_NOTES} characters"
+    return None
+
+
+class Problems:
+    """Collects every field problem so one response can name them all."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldProblem] = []
+
+    def check(self, field: str, value: object, check: Callable[..., str | None]) -> None:
+        """Run ``check`` when ``value`` is set (``None`` and UNSET are skipped)."""
+        if value is None or not isinstance(value, str | int) or isinstance(value, bool):
+            return
+        reason = check(value)
+        if reason is not None:
+            self.add(field, reason)
+
+    def add(self, field: str, reason: str) -> None:
+        self.items.append(FieldProblem(field=field, reason=reason))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidInput(self.items)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def check_binary_name(value: str) -> str | None:
+    """The executable's file name at the root of an app zip."""
+    if value in (".", "..") or not _PATH_PART.match(value) or len(value) > 100:
+        return "must be a plain file name of letters, digits and _ . @ + - (max 100)"
+    return None
