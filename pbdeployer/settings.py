@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 _ENV_PREFIX = "PBDEPLOYER_"
+_SECRET_FIELDS = frozenset({"api_token", "database_url"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,6 +23,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_timeout_seconds: float = 3600.0
     run_idle_timeout_seconds: float = 600.0
     ssh_connect_timeout_seconds: int = 10
+
+    def __repr__(self) -> str:
+        """Never print the token or a database URL that may hold a password."""
+        shown = {
+            f: "***" if f in _SECRET_FIELDS and getattr(self, f) else getattr(self, f)
+            for f in self.__struct_fields__
+        }
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
