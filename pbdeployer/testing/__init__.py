@@ -1,0 +1,1 @@
+"""Real test hosts for pbdeployer's own tests: see :mod:`pbdeployer.testing.hosts`."""
