@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from pbdeployer.services import AppService, HealthService, ServerService, VersionService
+from pbdeployer.artifacts import BlobStore
+from pbdeployer.services import (
+    AppService,
+    HealthService,
+    ServerService,
+    VersionService,
+    VersionZips,
+    ZipPolicy,
+)
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database, Store
 
@@ -21,8 +29,10 @@ class Deployer:
         self.database = database
         store = Store(database.engine)
         self.servers = ServerService(store)
-        self.apps = AppService(store)
-        self.versions = VersionService(store)
+        self.blobs = BlobStore(settings.blobs_dir, min_free_bytes=settings.storage_min_free_bytes)
+        zips = VersionZips(self.blobs, store.versions, ZipPolicy.from_settings(settings))
+        self.apps = AppService(store, zips)
+        self.versions = VersionService(store, zips)
         self.health = HealthService(settings, database)
 
     @classmethod
@@ -34,6 +44,7 @@ class Deployer:
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
+        self.blobs.sweep_tmp()  # uploads a crashed process left half-received
 
     async def close(self) -> None:
         await self.database.close()

@@ -9,6 +9,7 @@ import msgspec
 
 _ENV_PREFIX = "PBDEPLOYER_"
 _SECRET_FIELDS = frozenset({"api_token", "database_url"})
+DATABASE_FILE = "pbdeployer.db"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,6 +19,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_token: str | None = None
     database_url: str | None = None
     max_upload_bytes: int = 1 << 30
+    zip_max_entries: int = 10_000
+    zip_max_uncompressed_bytes: int = 4 << 30
+    zip_max_ratio: float = 200.0
     storage_min_free_bytes: int = 512 << 20
     run_artifacts_keep: int = 20
     run_timeout_seconds: float = 3600.0
@@ -48,7 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'pbdeployer.db'}"
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / DATABASE_FILE}"
 
     @property
     def token_file(self) -> Path:
@@ -68,6 +72,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _decode_path(type_: type, obj: object) -> object:
-    if type_ is Path and isinstance(obj, str):
+    if type_ is Path and isinstance(obj, str | Path):
         return Path(obj)
     raise NotImplementedError

@@ -21,7 +21,7 @@ _POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,99}\Z")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}\Z")
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-])?\Z")
 _PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
 _MAX_NOTES = 10_000
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -54,16 +55,21 @@ _HTTP_CODES = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     429: "too_many_requests",
 }
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[ErrorDetail] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response[ErrorBody]:
     body = ErrorBody(error=ErrorInfo(code=code, message=message, details=details or []))
-    return Response(body, status_code=status, media_type=MediaType.JSON)
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def domain_error(_: Request[Any, Any, Any], exc: PbDeployerError) -> Response[ErrorBody]:
@@ -89,9 +95,11 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorB
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
         return internal_error(_, exc)
-    if exc.status_code == HTTP_400_BAD_REQUEST and "malformed" in str(exc.detail).lower():
+    if exc.status_code == HTTP_400_BAD_REQUEST and re.search(
+        "malformed|truncated", str(exc.detail), re.I
+    ):
         code = "malformed_json"
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
@@ -107,8 +115,8 @@ def _detail(item: dict[str, object]) -> ErrorDetail:
     field = str(item.get("key") or "body")
     reason = str(item.get("message") or "invalid")
     named = _FIELD_IN_MESSAGE.search(reason)
-    if field == "data" and named:
-        field = named.group(1)
+    if field == "data":
+        field = named.group(1) if named else "body"
     return ErrorDetail(field=field, reason=reason)
 
 

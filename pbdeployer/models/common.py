@@ -10,6 +10,7 @@ T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):

@@ -1,6 +1,7 @@
 """Use cases: what the library and the API can do, each validated the same way."""
 
 from pbdeployer.services.apps import AppService
+from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.health import HealthService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.tokens import load_or_create_token
@@ -11,5 +12,8 @@ __all__ = [
     "HealthService",
     "ServerService",
     "VersionService",
+    "VersionZips",
+    "ZipPolicy",
+    "ZipSource",
     "load_or_create_token",
 ]

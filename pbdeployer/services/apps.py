@@ -20,6 +20,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services.artifacts import VersionZips
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
 from pbdeployer.validation import (
@@ -57,8 +58,9 @@ def slug(name: str) -> str:
 
 
 class AppService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
+        self._zips = zips
 
     async def create(self, data: AppCreate) -> App:
         _validate(data)
@@ -112,7 +114,9 @@ class AppService:
         """Refuse while versions exist, unless ``cascade`` asks to delete them too."""
         await self._store.apps.get(app_id)
         if cascade:
-            await self._store.apps.remove_with_versions(app_id)
+            async with self._zips.lock:
+                for sha256 in await self._store.apps.remove_with_versions(app_id):
+                    await self._zips.release(sha256)
             return
         versions = await self._store.versions.count_for_app(app_id)
         if versions:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pbdeployer.errors import Conflict, NotFound
 from pbdeployer.models import (
     App,
     AppFilter,
     Deployment,
+    DeploymentStatus,
     PageRequest,
     Server,
     ServerFilter,
@@ -71,15 +75,24 @@ class AppRepository(Repository[App]):
             query = select(self.table.c.http_port).where(self.table.c.server_id == server_id)
             return set((await conn.execute(query)).scalars())
 
-    async def remove_with_versions(self, app_id: str) -> None:
-        """Delete an app, its versions and their deployment history in one transaction."""
+    async def remove_with_versions(self, app_id: str) -> set[str]:
+        """Delete an app, its versions and their deployment history in one transaction.
+
+        Returns the sha256 of every zip those versions held, for the caller to release.
+        """
         await self.get(app_id)
+        versions = tables.versions
         async with self.engine.begin() as conn:
+            held = select(versions.c.zip_sha256).where(
+                versions.c.app_id == app_id, versions.c.zip_sha256.is_not(None)
+            )
+            zips = set((await conn.execute(held)).scalars())
             await conn.execute(
                 delete(tables.deployments).where(tables.deployments.c.app_id == app_id)
             )
             await conn.execute(delete(tables.versions).where(tables.versions.c.app_id == app_id))
             await conn.execute(delete(self.table).where(self.table.c.id == app_id))
+        return zips
 
 
 class VersionRepository(Repository[Version]):
@@ -98,11 +111,46 @@ class VersionRepository(Repository[Version]):
         c = self.table.c
         return await self.first(c.app_id == app_id, c.version_number == number)
 
+    async def count_with_zip(self, sha256: str) -> int:
+        """How many versions share the stored zip ``sha256``."""
+        return await self.count(self.table.c.zip_sha256 == sha256)
+
+    async def remove_unless_deploying(
+        self, version_id: str, active: Collection[DeploymentStatus]
+    ) -> None:
+        """Delete a version and its finished deployments, in one transaction.
+
+        Refused while a deployment of it is in an ``active`` state; checking inside the same
+        transaction keeps a deployment queued meanwhile from losing its version.
+        """
+        runs = tables.deployments
+        mine = runs.c.version_id == version_id
+        busy = mine & runs.c.status.in_([status.value for status in active])
+        async with self.engine.begin() as conn:
+            counter = select(func.count()).select_from(runs).where(busy)
+            if (await conn.execute(counter)).scalar_one():
+                raise Conflict(
+                    f"version '{version_id}' is in use by a queued or running deployment"
+                )
+            await conn.execute(delete(runs).where(mine))
+            gone = await conn.execute(delete(self.table).where(self.table.c.id == version_id))
+        if gone.rowcount == 0:
+            raise NotFound(f"version '{version_id}' does not exist")
+
 
 class DeploymentRepository(Repository[Deployment]):
     table = tables.deployments
     model = Deployment
     noun = "deployment"
+
+    async def count_for_version(
+        self, version_id: str, statuses: Collection[DeploymentStatus] | None = None
+    ) -> int:
+        """Deployments of a version, all of them or only those in ``statuses``."""
+        where = [self.table.c.version_id == version_id]
+        if statuses is not None:
+            where.append(self.table.c.status.in_([status.value for status in statuses]))
+        return await self.count(*where)
 
 
 class Store:

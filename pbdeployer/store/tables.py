@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -92,7 +94,13 @@ versions = Table(
     Column("version_number", String(64), nullable=False),
     Column("deployment_zip", String(128), nullable=True),
     Column("notes", Text, nullable=False),
+    Column("zip_sha256", String(64), nullable=True),
+    Column("zip_size", BigInteger, nullable=True),
+    Column("zip_entry_count", Integer, nullable=True),
+    Column("zip_migrations", JSON, nullable=False, server_default="[]"),
+    Column("uploaded_at", UtcDateTime(), nullable=True),
     UniqueConstraint("app_id", "version_number", name="uq_versions_app_number"),
+    Index("ix_versions_zip_sha256", "zip_sha256"),
 )
 
 deployments = Table(
@@ -107,4 +115,5 @@ deployments = Table(
     Column("started_at", UtcDateTime(), nullable=True),
     Column("completed_at", UtcDateTime(), nullable=True),
     Index("ix_deployments_app_id", "app_id"),
+    Index("ix_deployments_version_id", "version_id"),
 )

@@ -8,9 +8,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from pbdeployer.deployer import Deployer
-from pbdeployer.models import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest
+from pbdeployer.models.common import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, PageRequest
 
-PageNumber = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="1-based page number")]
 PerPage = Annotated[
     int, QueryParameter(ge=1, le=MAX_PER_PAGE, description=f"items per page (max {MAX_PER_PAGE})")
 ]

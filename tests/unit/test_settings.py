@@ -1,0 +1,124 @@
+"""Settings come from PBDEPLOYER_* variables, with explicit overrides on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from pbdeployer.settings import Settings
+
+
+def test_defaults_without_environment():
+    settings = Settings.from_env({})
+
+    assert settings == Settings()
+    assert settings.data_dir == Path(".pbdeployer")
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8080
+    assert settings.api_token is None
+
+
+def test_values_are_read_and_typed_from_the_environment(tmp_path):
+    env = {
+        "PBDEPLOYER_DATA_DIR": str(tmp_path / "state"),
+        "PBDEPLOYER_PORT": "9000",
+        "PBDEPLOYER_HOST": "192.0.2.1",
+        "PBDEPLOYER_API_TOKEN": "s3cret",
+        "PBDEPLOYER_RUN_TIMEOUT_SECONDS": "12.5",
+        "PBDEPLOYER_MAX_UPLOAD_BYTES": "1048576",
+    }
+
+    settings = Settings.from_env(env)
+
+    assert settings.data_dir == tmp_path / "state"
+    assert isinstance(settings.data_dir, Path)
+    assert settings.port == 9000
+    assert settings.host == "192.0.2.1"
+    assert settings.api_token == "s3cret"
+    assert settings.run_timeout_seconds == 12.5
+    assert settings.max_upload_bytes == 1 << 20
+
+
+def test_os_environ_is_used_by_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("PBDEPLOYER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PBDEPLOYER_PORT", "8123")
+
+    settings = Settings.from_env()
+
+    assert settings.data_dir == tmp_path
+    assert settings.port == 8123
+
+
+def test_empty_and_unrelated_variables_are_ignored():
+    env = {"PBDEPLOYER_PORT": "", "PORT": "1", "PBDEPLOYER_NOT_A_SETTING": "x", "DATA_DIR": "/x"}
+
+    assert Settings.from_env(env) == Settings()
+
+
+def test_overrides_win_and_none_overrides_are_ignored(tmp_path):
+    env = {"PBDEPLOYER_PORT": "9000", "PBDEPLOYER_HOST": "192.0.2.1"}
+
+    settings = Settings.from_env(env, port=7000, host=None, data_dir=str(tmp_path))
+
+    assert settings.port == 7000
+    assert settings.host == "192.0.2.1"
+    assert settings.data_dir == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PBDEPLOYER_PORT", "eighty"),
+        ("PBDEPLOYER_PORT", "80.5"),
+        ("PBDEPLOYER_RUN_TIMEOUT_SECONDS", "soon"),
+        ("PBDEPLOYER_SSH_CONNECT_TIMEOUT_SECONDS", "1e"),
+    ],
+)
+def test_a_bad_value_is_an_error_naming_the_setting(name, value):
+    field = name.removeprefix("PBDEPLOYER_").lower()
+
+    with pytest.raises(msgspec.ValidationError, match=field):
+        Settings.from_env({name: value})
+
+
+def test_settings_are_frozen():
+    settings = Settings()
+
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_paths_derive_from_the_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+
+    assert settings.token_file == tmp_path / "api-token"
+    assert settings.blobs_dir == tmp_path / "blobs"
+    assert settings.runs_dir == tmp_path / "runs"
+    assert settings.known_hosts_file == tmp_path / "known_hosts"
+    assert settings.sqlalchemy_url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/pbdeployer.db"
+
+
+def test_sqlalchemy_url_is_absolute_for_a_relative_data_dir(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+
+    url = Settings(data_dir=Path("state")).sqlalchemy_url
+
+    assert url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/state/pbdeployer.db"
+
+
+def test_database_url_wins_over_the_data_dir():
+    env = {"PBDEPLOYER_DATABASE_URL": "sqlite+aiosqlite:////srv/pb.db"}
+
+    assert Settings.from_env(env).sqlalchemy_url == "sqlite+aiosqlite:////srv/pb.db"
+
+
+def test_repr_hides_the_token_and_database_url():
+    settings = Settings(api_token="s3cret-token", database_url="postgresql://u:pw@db/pb")
+
+    text = repr(settings)
+
+    assert "s3cret-token" not in text
+    assert "pw@db" not in text
+    assert "port=8080" in text
