@@ -1,0 +1,113 @@
+"""Private key material is removed from event data and from files left in a run dir."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pbdeployer.runner._redact import REDACTED, redact_in_place, redact_text, scrub_tree
+
+
+@pytest.fixture(scope="module")
+def key_text(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real OpenSSH private key made by ssh-keygen."""
+    path = tmp_path_factory.mktemp("key") / "id"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path.read_text(encoding="ascii")
+
+
+@pytest.fixture(scope="module")
+def pem_text(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("pem") / "id"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f", str(path)],
+        check=True,
+    )
+    return path.read_text(encoding="ascii")
+
+
+def body_lines(key: str) -> list[str]:
+    return [line for line in key.splitlines() if line and not line.startswith("-----")]
+
+
+def assert_clean(text: str, key: str) -> None:
+    for line in body_lines(key):
+        assert line not in text
+
+
+def test_openssh_block_in_text(key_text: str) -> None:
+    text = redact_text(f"before\n{key_text}after")
+    assert text == f"before\n{REDACTED}\nafter"
+
+
+def test_pem_block_in_text(pem_text: str) -> None:
+    assert "BEGIN RSA PRIVATE KEY" in pem_text
+    text = redact_text(f"x {pem_text} y")
+    assert_clean(text, pem_text)
+    assert text.startswith("x ")
+    assert text.endswith(" y")
+
+
+def test_unterminated_block_is_cut_to_the_end(key_text: str) -> None:
+    half = key_text[: len(key_text) // 2]
+    assert redact_text("start " + half) == "start " + REDACTED
+
+
+def test_escaped_block_on_one_line(key_text: str) -> None:
+    escaped = key_text.replace("\n", "\\n")
+    text = redact_text('{"stdout": "' + escaped + '"}')
+    assert_clean(text, key_text)
+
+
+def test_public_keys_and_plain_text_are_untouched() -> None:
+    text = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3 user@host and a PUBLIC KEY mention"
+    assert redact_text(text) == text
+
+
+def test_nested_event_dict(key_text: str) -> None:
+    event: dict[str, Any] = {
+        "stdout": "changed: [h]",
+        "event_data": {
+            "res": {
+                "stdout": key_text,
+                "stdout_lines": key_text.splitlines(),
+                "nested": [{"deep": key_text}],
+                "rc": 0,
+            }
+        },
+    }
+    redact_in_place(event)
+    res = event["event_data"]["res"]
+    assert res["stdout"] == REDACTED + "\n"
+    assert res["stdout_lines"] == [REDACTED] * len(key_text.splitlines())
+    assert res["nested"][0]["deep"] == REDACTED + "\n"
+    assert res["rc"] == 0
+    assert_clean(repr(event), key_text)
+
+
+def test_lines_after_a_key_are_kept(key_text: str) -> None:
+    lines = ["first", *key_text.splitlines(), "last"]
+    redact_in_place(lines)
+    assert lines[0] == "first"
+    assert lines[-1] == "last"
+    assert set(lines[1:-1]) == {REDACTED}
+
+
+def test_scrub_tree_rewrites_files_but_not_through_symlinks(tmp_path: Path, key_text: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "key").write_text(key_text)
+    run = tmp_path / "run"
+    (run / "artifacts").mkdir(parents=True)
+    (run / "artifacts" / "event.json").write_text('{"x": "' + key_text.replace("\n", "\\n") + '"}')
+    (run / "clean.txt").write_text("nothing here")
+    (run / "project").symlink_to(outside, target_is_directory=True)
+    (run / "link").symlink_to(outside / "key")
+    scrubbed = scrub_tree(run)
+    assert scrubbed == [run / "artifacts" / "event.json"]
+    assert_clean((run / "artifacts" / "event.json").read_text(), key_text)
+    assert (outside / "key").read_text() == key_text
+    assert (run / "clean.txt").read_text() == "nothing here"
