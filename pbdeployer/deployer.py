@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 
 from pbdeployer.artifacts import BlobStore
+from pbdeployer.models.run import RunCredentials
+from pbdeployer.runner import Runner
 from pbdeployer.services import (
     AppService,
     HealthService,
+    HostRuns,
+    SecurityService,
     ServerService,
+    ServiceControl,
+    SetupService,
     VersionService,
     VersionZips,
     ZipPolicy,
@@ -34,6 +41,11 @@ class Deployer:
         self.apps = AppService(store, zips)
         self.versions = VersionService(store, zips)
         self.health = HealthService(settings, database)
+        self.runner = Runner(settings)
+        runs = HostRuns(self.runner, RunCredentials.from_environ(os.environ))
+        self.setup = SetupService(store, runs)
+        self.security = SecurityService(store, runs)
+        self.services = ServiceControl(store, runs)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Deployer:
@@ -47,6 +59,7 @@ class Deployer:
         self.blobs.sweep_tmp()  # uploads a crashed process left half-received
 
     async def close(self) -> None:
+        self.runner.cancel_all()
         await self.database.close()
 
     async def __aenter__(self) -> Deployer:

@@ -36,6 +36,8 @@ class PlaybookInvocation(msgspec.Struct, frozen=True, kw_only=True):
     extravars: dict[str, Any] = msgspec.field(default_factory=dict)
     limit: str | None = None
     tags: tuple[str, ...] = ()
+    result_facts: tuple[str, ...] = ()
+    """Facts (set by ``set_fact`` or a module) to hand back in ``RunResult.facts``."""
 
 
 class RunCredentials(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,6 +105,8 @@ class TaskOk(_Event, frozen=True, kw_only=True, tag="runner_on_ok"):
     duration: float | None = None
     changed: bool = False
     result: TaskResult = TaskResult()
+    facts: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Only the facts the invocation asked for in ``result_facts``."""
 
 
 class TaskFailed(_Event, frozen=True, kw_only=True, tag="runner_on_failed"):
@@ -180,6 +184,8 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     host: str | None = None
     task: str | None = None
     stats: dict[str, HostStats] = msgspec.field(default_factory=dict)
+    facts: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    """Per host alias, the last value of each fact named in ``result_facts``."""
 
     @property
     def duration_seconds(self) -> float:

@@ -73,7 +73,16 @@ def failure_message(res: Mapping[str, Any]) -> str:
     return msg or "failed without a message"
 
 
-def _host_fields(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+def wanted_facts(res: Mapping[str, Any], wanted: frozenset[str]) -> dict[str, Any]:
+    facts = res.get("ansible_facts")
+    if not wanted or not isinstance(facts, Mapping):
+        return {}
+    return {name: facts[name] for name in wanted if name in facts}
+
+
+def _host_fields(
+    name: str, data: Mapping[str, Any], wanted: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     given = data.get("res")
     res: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     flat: dict[str, Any] = {
@@ -83,7 +92,11 @@ def _host_fields(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
         "duration": data.get("duration"),
     }
     if name == "runner_on_ok":
-        flat.update(changed=bool(res.get("changed")), result=result_summary(res))
+        flat.update(
+            changed=bool(res.get("changed")),
+            result=result_summary(res),
+            facts=wanted_facts(res, wanted),
+        )
     elif name == "runner_on_failed":
         flat.update(
             message=failure_message(res),
@@ -106,9 +119,11 @@ def host_stats(data: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return hosts
 
 
-def _project(name: str, data: Mapping[str, Any], stdout: str) -> dict[str, Any] | None:
+def _project(
+    name: str, data: Mapping[str, Any], stdout: str, wanted: frozenset[str]
+) -> dict[str, Any] | None:
     if name in _HOST_EVENTS:
-        return _host_fields(name, data)
+        return _host_fields(name, data, wanted)
     if name == "playbook_on_play_start":
         return {"play": data.get("play") or data.get("name") or ""}
     if name == "playbook_on_task_start":
@@ -133,8 +148,13 @@ def _created(raw: Mapping[str, Any]) -> datetime:
     return datetime.now(UTC)
 
 
-def decode_event(raw: Mapping[str, Any], *, seq: int, run_id: str) -> RunEvent | None:
-    """The typed form of one (already redacted) runner event, or ``None`` to drop it."""
+def decode_event(
+    raw: Mapping[str, Any], *, seq: int, run_id: str, wanted: frozenset[str] = frozenset()
+) -> RunEvent | None:
+    """The typed form of one (already redacted) runner event, or ``None`` to drop it.
+
+    ``wanted`` names the facts an ok result may carry back (see ``result_facts``).
+    """
     name = raw.get("event")
     data = raw.get("event_data")
     stdout = raw.get("stdout")
@@ -142,6 +162,7 @@ def decode_event(raw: Mapping[str, Any], *, seq: int, run_id: str) -> RunEvent |
         name if isinstance(name, str) else "",
         data if isinstance(data, Mapping) else {},
         stdout if isinstance(stdout, str) else "",
+        wanted,
     )
     if flat is None:
         return None

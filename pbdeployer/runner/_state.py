@@ -12,6 +12,7 @@ import shlex
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -22,6 +23,7 @@ from pbdeployer.models.run import (
     RunOutcome,
     RunOutput,
     TaskFailed,
+    TaskOk,
     TaskUnreachable,
 )
 from pbdeployer.models.servers import Server
@@ -61,6 +63,7 @@ class RunState:
         self.failure: TaskFailed | None = None
         self.unreachable: TaskUnreachable | None = None
         self.stats: dict[str, HostStats] = {}
+        self.facts: dict[str, dict[str, Any]] = {}
         self.output_tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self.last_output = time.monotonic()
 
@@ -74,6 +77,8 @@ class RunState:
             self.failure = event
         elif isinstance(event, TaskUnreachable) and self.unreachable is None:
             self.unreachable = event
+        elif isinstance(event, TaskOk) and event.facts:
+            self.facts.setdefault(event.host, {}).update(event.facts)
         elif isinstance(event, PlaybookStats):
             self.stats = event.hosts
         elif isinstance(event, RunOutput):

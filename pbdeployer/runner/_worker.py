@@ -104,7 +104,12 @@ class RunWorker:
     def _on_event(self, raw: dict[str, Any]) -> bool:
         redact_in_place(raw)
         self.state.last_output = time.monotonic()
-        event = decode_event(raw, seq=self.state.next_seq(), run_id=self.job.paths.run_id)
+        event = decode_event(
+            raw,
+            seq=self.state.next_seq(),
+            run_id=self.job.paths.run_id,
+            wanted=frozenset(self.job.invocation.result_facts),
+        )
         if event is not None:
             self.state.observe(event)
             self.handle.publish(event)
@@ -173,6 +178,6 @@ class RunWorker:
         result = RunResult(
             run_id=self.job.paths.run_id, outcome=verdict.outcome, rc=rc, event_count=seq,
             started=self.started, finished=now, message=verdict.message, host=verdict.host,
-            task=verdict.task, stats=self.state.stats,
+            task=verdict.task, stats=self.state.stats, facts=self.state.facts,
         )  # fmt: skip
         return final, result

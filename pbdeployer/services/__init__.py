@@ -3,14 +3,23 @@
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.health import HealthService
+from pbdeployer.services.runs import EventCallback, HostRuns
+from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
+from pbdeployer.services.service import ServiceControl
+from pbdeployer.services.setup import SetupService
 from pbdeployer.services.tokens import load_or_create_token
 from pbdeployer.services.versions import VersionService
 
 __all__ = [
     "AppService",
+    "EventCallback",
     "HealthService",
+    "HostRuns",
+    "SecurityService",
     "ServerService",
+    "ServiceControl",
+    "SetupService",
     "VersionService",
     "VersionZips",
     "ZipPolicy",

@@ -20,6 +20,7 @@ from pbdeployer.models import (
     VersionFilter,
 )
 from pbdeployer.store import tables
+from pbdeployer.store.audits import AuditRepository
 from pbdeployer.store.repository import Repository
 
 
@@ -157,6 +158,7 @@ class Store:
     """Every repository over one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.audits = AuditRepository(engine)
         self.servers = ServerRepository(engine)
         self.apps = AppRepository(engine)
         self.versions = VersionRepository(engine)

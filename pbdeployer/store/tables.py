@@ -117,3 +117,14 @@ deployments = Table(
     Index("ix_deployments_app_id", "app_id"),
     Index("ix_deployments_version_id", "version_id"),
 )
+
+audit_reports = Table(
+    "audit_reports",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("server_id", String(26), ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("report", Text, nullable=False),
+    Index("ix_audit_reports_server_created", "server_id", "created"),
+)

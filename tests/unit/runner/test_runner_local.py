@@ -103,6 +103,19 @@ async def test_ping_succeeds_with_ordered_events(settings: Settings) -> None:
     assert list((handle.data_dir / "artifacts" / handle.run_id / "job_events").glob("*.json"))
 
 
+async def test_asked_for_facts_come_back_in_the_result(settings: Settings) -> None:
+    asked = PlaybookInvocation(
+        playbook=str(PLAYBOOKS / "set-facts.yml"), extravars=LOCAL, result_facts=("report",)
+    )
+    handle = Runner(settings).start(asked, [local_server()])
+    events = await collect(handle)
+    result = await handle.result()
+    expected = {"score": 90, "findings": [{"id": "a", "status": "pass"}]}
+    assert result.facts == {"srv_01LOCAL": {"report": expected}}
+    ok = [e for e in events if isinstance(e, TaskOk)]
+    assert ok[0].facts == {"report": expected}
+
+
 async def test_failing_task_raises_run_failed(settings: Settings) -> None:
     handle = Runner(settings).start(invocation(str(PLAYBOOKS / "fail.yml")), [local_server()])
     with pytest.raises(RunFailed) as caught:

@@ -1,0 +1,9 @@
+"""Operations as data: pure functions from models to a ``PlaybookInvocation``. No I/O.
+
+Only ``runner/`` executes an invocation; tests pin each one with a golden file.
+"""
+
+from pbdeployer.plays import audit, lockdown, service, setup
+from pbdeployer.plays.role_vars import ROLE_VARS, RoleVars
+
+__all__ = ["ROLE_VARS", "RoleVars", "audit", "lockdown", "service", "setup"]

@@ -1,0 +1,92 @@
+"""Typed variables for each role, kept equal to the role's ``meta/argument_specs.yml``.
+
+Every field defaults to UNSET and unset fields are left out of the extravars, so the role's
+own defaults (some of them templates such as ``user_group: "{{ user_name }}"``) apply.
+A unit test compares each struct with its role's specs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+
+class RoleVars(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Base of every role's variables."""
+
+    def extravars(self) -> dict[str, Any]:
+        values: dict[str, Any] = msgspec.to_builtins(self)
+        return values
+
+
+class UserVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    user_name: str | UnsetType = UNSET
+    user_group: str | UnsetType = UNSET
+    user_home: str | UnsetType = UNSET
+    user_shell: str | UnsetType = UNSET
+    user_authorized_keys: list[str] | UnsetType = UNSET
+    user_copy_root_keys: bool | UnsetType = UNSET
+    user_sudo: bool | UnsetType = UNSET
+
+
+class PackagesVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    packages_cache_valid_time: int | UnsetType = UNSET
+    packages_default: list[str] | UnsetType = UNSET
+    packages_extra: list[str] | UnsetType = UNSET
+
+
+class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    lockdown_app_user: str | UnsetType = UNSET
+    lockdown_app_user_key_file: str | UnsetType = UNSET
+    lockdown_allow_users: list[str] | UnsetType = UNSET
+    lockdown_max_auth_tries: int | UnsetType = UNSET
+    lockdown_ssh_port: int | UnsetType = UNSET
+    lockdown_extra_ports: list[int | str] | UnsetType = UNSET
+    lockdown_fail2ban_maxretry: int | UnsetType = UNSET
+    lockdown_fail2ban_findtime: int | UnsetType = UNSET
+    lockdown_fail2ban_bantime: int | UnsetType = UNSET
+    lockdown_fail2ban_ignoreip: list[str] | UnsetType = UNSET
+
+
+class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    path: str
+    user: str
+
+
+class AuditVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    audit_app_user: str | UnsetType = UNSET
+    audit_apps: list[AuditApp] | UnsetType = UNSET
+    audit_expected_ports: list[int] | UnsetType = UNSET
+    audit_max_auth_tries: int | UnsetType = UNSET
+
+
+class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    service_name: str | UnsetType = UNSET
+    service_description: str | UnsetType = UNSET
+    service_user: str | UnsetType = UNSET
+    service_group: str | UnsetType = UNSET
+    service_working_dir: str | UnsetType = UNSET
+    service_binary: str | UnsetType = UNSET
+    service_port: int | UnsetType = UNSET
+    service_exec: str | UnsetType = UNSET
+    service_exec_reload: str | UnsetType = UNSET
+    service_start_limit_interval_sec: int | UnsetType = UNSET
+    service_start_limit_burst: int | UnsetType = UNSET
+    service_state: str | UnsetType = UNSET
+    service_enabled: bool | UnsetType = UNSET
+    service_action: str | UnsetType = UNSET
+    service_read: str | UnsetType = UNSET
+    service_logs_lines: int | UnsetType = UNSET
+    service_logs_since: str | UnsetType = UNSET
+
+
+ROLE_VARS: dict[str, type[RoleVars]] = {
+    "user": UserVars,
+    "packages": PackagesVars,
+    "lockdown": LockdownVars,
+    "audit": AuditVars,
+    "service": ServiceVars,
+}

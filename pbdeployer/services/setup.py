@@ -1,0 +1,55 @@
+"""Setup: prepare a fresh server (app user, base packages) and record that it is ready."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pbdeployer.models.run import RunResult
+from pbdeployer.plays import setup as plays
+from pbdeployer.services.runs import EventCallback, HostRuns
+from pbdeployer.store import Store
+from pbdeployer.validation import Problems, check_package_name
+
+
+def _checked_packages(packages: Sequence[str]) -> list[str]:
+    problems = Problems()
+    for index, name in enumerate(packages):
+        problems.check(f"packages[{index}]", name, check_package_name)
+    problems.raise_if_any()
+    return list(packages)
+
+
+class SetupService:
+    def __init__(self, store: Store, runs: HostRuns) -> None:
+        self._store = store
+        self._runs = runs
+
+    async def setup(
+        self,
+        server_id: str,
+        extra_packages: Sequence[str] = (),
+        on_event: EventCallback | None = None,
+    ) -> RunResult:
+        """App user and packages in one run; marks the server ``setup_complete``."""
+        packages = _checked_packages(extra_packages)
+        server = await self._store.servers.get(server_id)
+        result = await self._runs.run(plays.setup(server, packages), server, on_event)
+        await self._store.servers.change(
+            server_id, {"setup_complete": True, "updated": datetime.now(UTC)}
+        )
+        return result
+
+    async def setup_user(self, server_id: str, on_event: EventCallback | None = None) -> RunResult:
+        server = await self._store.servers.get(server_id)
+        return await self._runs.run(plays.setup_user(server), server, on_event)
+
+    async def setup_packages(
+        self,
+        server_id: str,
+        extra_packages: Sequence[str] = (),
+        on_event: EventCallback | None = None,
+    ) -> RunResult:
+        packages = _checked_packages(extra_packages)
+        server = await self._store.servers.get(server_id)
+        return await self._runs.run(plays.setup_packages(packages), server, on_event)

@@ -1,0 +1,78 @@
+"""Each operation's invocation is pinned by a golden file (PBDEPLOYER_UPDATE_GOLDEN=1 rewrites)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from pbdeployer.models import App, AppStatus, Server
+from pbdeployer.models.run import PlaybookInvocation
+from pbdeployer.plays import audit, lockdown, service, setup
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plays"
+STAMP = datetime(2026, 1, 1, tzinfo=UTC)
+SERVER = Server(
+    id="01JH8Z6X4T3D3Q9V4W0Y5K7B2M",
+    created=STAMP,
+    updated=STAMP,
+    name="web1",
+    host="203.0.113.10",
+    port=2222,
+    root_username="root",
+    app_username="pbapp",
+    use_ssh_agent=False,
+    manual_key_path="/keys/id_ed25519",
+    setup_complete=True,
+    security_locked=False,
+)
+APP = App(
+    id="01JH8Z7C2V5M8N1P3Q4R6S7T8U",
+    created=STAMP,
+    updated=STAMP,
+    name="blog",
+    server_id=SERVER.id,
+    remote_path="/opt/pocketbase/blog",
+    service_name="pocketbase-blog",
+    domain="blog.example.com",
+    http_port=8091,
+    binary_name="pocketbase",
+    current_version="1.0.0",
+    status=AppStatus.RUNNING,
+)
+
+CASES: dict[str, Callable[[], PlaybookInvocation]] = {
+    "setup": lambda: setup.setup(SERVER, ["jq", "htop"]),
+    "setup_user": lambda: setup.setup_user(SERVER),
+    "setup_packages": lambda: setup.setup_packages(["jq"]),
+    "lockdown": lambda: lockdown.lockdown(SERVER, [8443]),
+    "audit": lambda: audit.audit(SERVER, [APP]),
+    "service_install": lambda: service.install_unit(APP, SERVER),
+    "service_restart": lambda: service.control(APP, SERVER, service.ServiceAction.RESTART),
+    "service_status": lambda: service.status(APP, SERVER),
+    "service_logs": lambda: service.logs(APP, SERVER, lines=50, since="2026-01-01 00:00:00"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_invocation_matches_golden_file(name: str) -> None:
+    produced = json.loads(msgspec.json.encode(CASES[name]()))
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("PBDEPLOYER_UPDATE_GOLDEN") == "1":
+        path.write_text(json.dumps(produced, indent=2, sort_keys=True) + "\n")
+    assert produced == json.loads(path.read_text())
+
+
+def test_every_golden_file_has_a_case() -> None:
+    assert {p.stem for p in GOLDEN.glob("*.json")} == set(CASES)
+
+
+def test_playbooks_named_by_invocations_exist() -> None:
+    playbooks = Path(__file__).resolve().parents[3] / "playbooks"
+    for make in CASES.values():
+        assert (playbooks / make().playbook).is_file()
