@@ -8,10 +8,8 @@ must be the form's last part, so every other field is known before the file is r
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -203,19 +201,3 @@ def content_disposition(filename: str) -> str:
     if quoted == filename:
         return f'attachment; filename="{filename}"'
     return f"attachment; filename*=utf-8''{quoted}"
-
-
-async def file_range(path: Path, wanted: ByteRange) -> AsyncIterator[bytes]:
-    """Bytes of ``path`` in ``wanted``, read in worker threads so the event loop keeps serving."""
-    fp = await asyncio.to_thread(path.open, "rb")
-    try:
-        await asyncio.to_thread(fp.seek, wanted.start)
-        left = wanted.stop - wanted.start
-        while left > 0:
-            chunk = await asyncio.to_thread(fp.read, min(left, _READ_CHUNK))
-            if not chunk:
-                raise OSError(f"{path} ended {left} bytes early")
-            left -= len(chunk)
-            yield chunk
-    finally:
-        await asyncio.to_thread(fp.close)

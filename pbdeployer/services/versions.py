@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,10 @@ class VersionService:
             raise NotFound(f"version '{version_id}' has no zip yet; upload one first")
         app = await self._store.apps.get(version.app_id)
         return self._zips.stored(version.zip_sha256, _zip_filename(app, version))
+
+    def read_zip(self, stored: StoredZip, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Bytes ``start`` up to ``stop`` of a stored zip, read without blocking the loop."""
+        return self._zips.blobs.read_range(stored.sha256, start, stop)
 
     async def download(self, version_id: str, dest: str | os.PathLike[str]) -> Path:
         """Copy the version's zip to ``dest`` (a directory gets ``<app>-<version>.zip``)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
@@ -23,8 +23,8 @@ from pbdeployer.api.controllers.params import (
 )
 from pbdeployer.api.transfers import (
     ZIP_MEDIA_TYPE,
+    ByteRange,
     content_disposition,
-    file_range,
     read_upload,
     requested_range,
 )
@@ -142,7 +142,11 @@ class VersionController(Controller):
         self, deployer: DeployerDep, version_id: Id, request: Request[Any, Any, Any]
     ) -> File | Stream:
         stored = await deployer.versions.stored_zip(version_id)
-        return _zip_response(stored, request.headers)
+        wanted = requested_range(request.headers, stored.size, _etag(stored).to_header())
+        if wanted is None:
+            return _whole_zip(stored)
+        chunks = deployer.versions.read_zip(stored, wanted.start, wanted.stop)
+        return _zip_range(stored, wanted, chunks)
 
     @delete(
         "/{version_id:str}",
@@ -169,27 +173,33 @@ def _version_form(fields: Mapping[str, str]) -> VersionCreate:
     )
 
 
-def _zip_response(stored: StoredZip, headers: Mapping[str, str]) -> File | Stream:
-    """The whole file, or the one byte range the request asks for."""
-    etag = ETag(value=stored.sha256)
-    common = {"Accept-Ranges": "bytes", "Content-Disposition": content_disposition(stored.filename)}
-    wanted = requested_range(headers, stored.size, etag.to_header())
-    if wanted is None:
-        return File(
-            stored.path,
-            filename=stored.filename,
-            media_type=ZIP_MEDIA_TYPE,
-            etag=etag,
-            headers=common,
-        )
+def _etag(stored: StoredZip) -> ETag:
+    return ETag(value=stored.sha256)
+
+
+def _common_headers(stored: StoredZip) -> dict[str, str]:
+    return {"Accept-Ranges": "bytes", "Content-Disposition": content_disposition(stored.filename)}
+
+
+def _whole_zip(stored: StoredZip) -> File:
+    return File(
+        stored.path,
+        filename=stored.filename,
+        media_type=ZIP_MEDIA_TYPE,
+        etag=_etag(stored),
+        headers=_common_headers(stored),
+    )
+
+
+def _zip_range(stored: StoredZip, wanted: ByteRange, chunks: AsyncIterator[bytes]) -> Stream:
     return Stream(
-        file_range(stored.path, wanted),
+        chunks,
         status_code=HTTP_206_PARTIAL_CONTENT,
         media_type=ZIP_MEDIA_TYPE,
-        headers=common
+        headers=_common_headers(stored)
         | {
             "Content-Length": str(wanted.stop - wanted.start),
             "Content-Range": f"bytes {wanted.start}-{wanted.stop - 1}/{stored.size}",
-            "ETag": etag.to_header(),
+            "ETag": _etag(stored).to_header(),
         },
     )
