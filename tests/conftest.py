@@ -139,3 +139,8 @@ def check_error(
 def expect_error() -> ErrorCheck:
     """``expect_error(response, 422, "validation_failed", ["port"])``; see ``check_error``."""
     return check_error
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the slow host tests first, so parallel workers don't end on a long tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
