@@ -6,16 +6,19 @@ import os
 from types import TracebackType
 
 from pbdeployer.artifacts import BlobStore
+from pbdeployer.events import EventLog, MemoryPublisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
 from pbdeployer.services import (
     AppService,
     HealthService,
-    HostRuns,
+    InProcessTaskQueue,
+    OperationHandlers,
     SecurityService,
     ServerService,
     ServiceControl,
     SetupService,
+    TaskRuns,
     VersionService,
     VersionZips,
     ZipPolicy,
@@ -42,10 +45,16 @@ class Deployer:
         self.versions = VersionService(store, zips)
         self.health = HealthService(settings, database)
         self.runner = Runner(settings)
-        runs = HostRuns(self.runner, RunCredentials.from_environ(os.environ))
+        runs = TaskRuns(self.runner, RunCredentials.from_environ(os.environ))
         self.setup = SetupService(store, runs)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
+        self.publisher = MemoryPublisher()
+        self.event_log = EventLog(store.task_events, self.publisher)
+        handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
+        self.tasks = InProcessTaskQueue(
+            store.tasks, self.event_log, handlers, workers=settings.task_workers
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Deployer:
@@ -57,8 +66,10 @@ class Deployer:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
         self.blobs.sweep_tmp()  # uploads a crashed process left half-received
+        await self.tasks.start()  # marks tasks a crash left running as interrupted
 
     async def close(self) -> None:
+        await self.tasks.stop(self.settings.task_stop_grace_seconds)
         self.runner.cancel_all()
         await self.database.close()
 

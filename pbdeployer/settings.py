@@ -27,6 +27,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_timeout_seconds: float = 3600.0
     run_idle_timeout_seconds: float = 600.0
     ssh_connect_timeout_seconds: int = 10
+    task_workers: int = 4
+    task_stop_grace_seconds: float = 30.0
 
     def __repr__(self) -> str:
         """Never print the token or a database URL that may hold a password."""

@@ -8,18 +8,34 @@ from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.service import ServiceControl
 from pbdeployer.services.setup import SetupService
+from pbdeployer.services.task_runner import InProcessTaskQueue
+from pbdeployer.services.tasks import (
+    MUTATING_KINDS,
+    OperationHandlers,
+    TaskContext,
+    TaskHandler,
+    TaskQueue,
+    TaskRuns,
+)
 from pbdeployer.services.tokens import load_or_create_token
 from pbdeployer.services.versions import VersionService
 
 __all__ = [
+    "MUTATING_KINDS",
     "AppService",
     "EventCallback",
     "HealthService",
     "HostRuns",
+    "InProcessTaskQueue",
+    "OperationHandlers",
     "SecurityService",
     "ServerService",
     "ServiceControl",
     "SetupService",
+    "TaskContext",
+    "TaskHandler",
+    "TaskQueue",
+    "TaskRuns",
     "VersionService",
     "VersionZips",
     "ZipPolicy",

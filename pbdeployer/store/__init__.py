@@ -1,6 +1,7 @@
 """Persistence: the only package that imports SQLAlchemy. Repositories return models."""
 
 from pbdeployer.store.database import Database
+from pbdeployer.store.events import TaskEventRepository
 from pbdeployer.store.repositories import (
     AppRepository,
     DeploymentRepository,
@@ -8,6 +9,7 @@ from pbdeployer.store.repositories import (
     Store,
     VersionRepository,
 )
+from pbdeployer.store.tasks import TaskRepository
 
 __all__ = [
     "AppRepository",
@@ -15,5 +17,7 @@ __all__ = [
     "DeploymentRepository",
     "ServerRepository",
     "Store",
+    "TaskEventRepository",
+    "TaskRepository",
     "VersionRepository",
 ]

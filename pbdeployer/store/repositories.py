@@ -21,7 +21,9 @@ from pbdeployer.models import (
 )
 from pbdeployer.store import tables
 from pbdeployer.store.audits import AuditRepository
+from pbdeployer.store.events import TaskEventRepository
 from pbdeployer.store.repository import Repository
+from pbdeployer.store.tasks import TaskRepository
 
 
 def _name_contains(column: ColumnElement[str], q: str) -> ColumnElement[bool]:
@@ -159,6 +161,8 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.audits = AuditRepository(engine)
+        self.tasks = TaskRepository(engine)
+        self.task_events = TaskEventRepository(engine)
         self.servers = ServerRepository(engine)
         self.apps = AppRepository(engine)
         self.versions = VersionRepository(engine)

@@ -1,0 +1,53 @@
+"""Task events, written in batches by the event log and read back for replay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pbdeployer.models.task_events import TaskEvent
+from pbdeployer.store.task_tables import task_events
+
+_decoder = msgspec.json.Decoder(TaskEvent)
+
+
+class TaskEventRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add_many(self, events: Sequence[TaskEvent]) -> None:
+        """Insert a batch in one transaction (one round trip for the whole batch)."""
+        if not events:
+            return
+        rows = [
+            {
+                "task_id": event.task_id,
+                "seq": event.seq,
+                "type": event.__struct_config__.tag,
+                "created": event.created,
+                "data": msgspec.json.encode(event).decode(),
+            }
+            for event in events
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(task_events), rows)
+
+    async def after(self, task_id: str, after_seq: int = 0) -> list[TaskEvent]:
+        """A task's events with ``seq`` above ``after_seq``, in order."""
+        c = task_events.c
+        query = select(c.data).where(c.task_id == task_id, c.seq > after_seq).order_by(c.seq)
+        async with self.engine.connect() as conn:
+            return [_decoder.decode(data) for data in (await conn.execute(query)).scalars()]
+
+    async def last_seq(self, task_id: str) -> int:
+        query = select(func.max(task_events.c.seq)).where(task_events.c.task_id == task_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one() or 0)
+
+    async def count(self, task_id: str) -> int:
+        query = select(func.count()).where(task_events.c.task_id == task_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())

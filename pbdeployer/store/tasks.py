@@ -1,0 +1,65 @@
+"""Task records: written whole by the queue that owns them, read back as ``Task`` models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pbdeployer.errors import NotFound
+from pbdeployer.models.tasks import Task, TaskError, TaskStatus
+from pbdeployer.store.task_tables import tasks
+
+
+def _values(task: Task) -> dict[str, Any]:
+    values = msgspec.structs.asdict(task)
+    error = values.pop("error")
+    values["kind"] = task.kind.value
+    values["status"] = task.status.value
+    values["error_code"] = error.code if error else None
+    values["error_message"] = error.message if error else None
+    return values
+
+
+def _to_task(row: Row[Any]) -> Task:
+    data = row._asdict()
+    error = None
+    if data["error_code"] is not None:
+        error = TaskError(code=data["error_code"], message=data["error_message"] or "")
+    fields = {str(k): v for k, v in data.items() if k not in ("error_code", "error_message")}
+    return msgspec.convert({**fields, "error": error}, Task)
+
+
+class TaskRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add(self, task: Task) -> Task:
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(tasks).values(**_values(task)))
+        return task
+
+    async def save(self, task: Task) -> Task:
+        """Write the task's current state over its row."""
+        values = _values(task)
+        del values["id"]
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(tasks).where(tasks.c.id == task.id).values(values))
+        if result.rowcount == 0:
+            raise NotFound(f"task '{task.id}' does not exist")
+        return task
+
+    async def get(self, task_id: str) -> Task:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(tasks).where(tasks.c.id == task_id))).first()
+        if row is None:
+            raise NotFound(f"task '{task_id}' does not exist")
+        return _to_task(row)
+
+    async def with_status(self, status: TaskStatus) -> list[Task]:
+        """Tasks in ``status``, oldest first (ids sort by creation time)."""
+        query = select(tasks).where(tasks.c.status == status.value).order_by(tasks.c.id)
+        async with self.engine.connect() as conn:
+            return [_to_task(row) for row in await conn.execute(query)]
