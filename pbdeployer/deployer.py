@@ -43,9 +43,9 @@ class Deployer:
         zips = VersionZips(self.blobs, store.versions, ZipPolicy.from_settings(settings))
         self.apps = AppService(store, zips)
         self.versions = VersionService(store, zips)
-        self.health = HealthService(settings, database)
         self.runner = Runner(settings)
         runs = TaskRuns(self.runner, RunCredentials.from_environ(os.environ))
+        self.health = HealthService(settings, database, self.runner, runs)
         self.setup = SetupService(store, runs)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
@@ -66,6 +66,7 @@ class Deployer:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
         self.blobs.sweep_tmp()  # uploads a crashed process left half-received
+        self.runner.reap_orphans()  # ansible and ssh processes a crashed controller left
         await self.tasks.start()  # marks tasks a crash left running as interrupted
 
     async def close(self) -> None:

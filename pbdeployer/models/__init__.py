@@ -10,7 +10,12 @@ from pbdeployer.models.audit import (
 )
 from pbdeployer.models.common import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, PageRequest, make_page
 from pbdeployer.models.deployments import Deployment, DeploymentStatus
-from pbdeployer.models.health import ComponentHealth, HealthReport, HealthStatus
+from pbdeployer.models.health import (
+    ComponentHealth,
+    HealthReport,
+    HealthStatus,
+    ServerReachability,
+)
 from pbdeployer.models.ids import is_id, new_id
 from pbdeployer.models.servers import Server, ServerCreate, ServerFilter, ServerUpdate
 from pbdeployer.models.units import LogLine, UnitStatus
@@ -45,6 +50,7 @@ __all__ = [
     "Server",
     "ServerCreate",
     "ServerFilter",
+    "ServerReachability",
     "ServerUpdate",
     "Severity",
     "StoredZip",

@@ -23,10 +23,10 @@ _PROC = Path("/proc")
 _QUIET_SCANS = 3
 
 
-def marked_pids(run_id: str) -> list[int]:
-    """Live processes whose environment names this run (zombies have an empty environ)."""
-    needle = f"{MARKER}={run_id}".encode()
-    found = []
+def marked_runs() -> dict[str, list[int]]:
+    """Live processes of every run, by run id (zombies have an empty environ)."""
+    prefix = f"{MARKER}=".encode()
+    found: dict[str, list[int]] = {}
     own = os.getpid()
     for entry in _PROC.iterdir() if _PROC.is_dir() else ():
         if not entry.name.isdigit() or int(entry.name) == own:
@@ -35,9 +35,16 @@ def marked_pids(run_id: str) -> list[int]:
             environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
+        for item in environ.split(b"\0"):
+            if item.startswith(prefix):
+                run_id = item[len(prefix) :].decode(errors="replace")
+                found.setdefault(run_id, []).append(int(entry.name))
     return found
+
+
+def marked_pids(run_id: str) -> list[int]:
+    """Live processes whose environment names this run."""
+    return marked_runs().get(run_id, [])
 
 
 def kill_run_processes(run_id: str, timeout: float = 3.0) -> int:

@@ -21,7 +21,7 @@ from pbdeployer.models.servers import Server
 from pbdeployer.runner._datadir import RunFiles, RunPaths, prune_runs
 from pbdeployer.runner._env import ansible_env, control_dir
 from pbdeployer.runner._handle import RunHandle
-from pbdeployer.runner._procs import control_socket
+from pbdeployer.runner._procs import control_socket, kill_run_processes, marked_runs
 from pbdeployer.runner._redact import has_key_material
 from pbdeployer.runner._state import Limits, RunState
 from pbdeployer.runner._worker import RunJob, RunWorker
@@ -99,6 +99,33 @@ class Runner:
                 control_socket(control, s.host, s.port, s.connection_user) for s in servers
             ),
         )
+
+    def reap_orphans(self) -> int:
+        """Kill processes left by runs of this data dir that no live handle owns.
+
+        After a controller crash its ansible and ssh processes keep going; they would race the
+        tasks that recovery marks interrupted. Returns how many runs had processes.
+        """
+        runs_dir = self.settings.runs_dir
+        with self._lock:
+            owned = set(self._active)
+        orphans = [
+            run_id
+            for run_id in marked_runs()
+            if run_id not in owned and (runs_dir / run_id).is_dir()
+        ]
+        for run_id in orphans:
+            kill_run_processes(run_id)
+        return len(orphans)
+
+    def control_connections(self) -> int:
+        """SSH master connections kept open for reuse (sockets in the control directory)."""
+        return sum(1 for path in control_dir(self.settings).iterdir() if path.is_socket())
+
+    @property
+    def active_runs(self) -> int:
+        with self._lock:
+            return len(self._active)
 
     def cancel_all(self) -> int:
         """Cancel every run still going (e.g. on shutdown); return how many there were."""

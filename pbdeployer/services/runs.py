@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from pbdeployer.models import Server
+from pbdeployer.errors import HostKeyChanged, HostUnreachable, RunFailed
+from pbdeployer.models import Server, ServerReachability
 from pbdeployer.models.run import PlaybookInvocation, RunCredentials, RunEvent, RunResult
-from pbdeployer.runner import Runner
+from pbdeployer.runner import RunHandle, Runner
 
 EventCallback = Callable[[RunEvent], None]
 
@@ -20,6 +22,8 @@ class HostRuns:
     def __init__(self, runner: Runner, credentials: RunCredentials) -> None:
         self._runner = runner
         self._credentials = credentials
+        self.reachability: dict[str, ServerReachability] = {}
+        """The last thing each server's runs showed about reaching it (for health)."""
 
     async def run(
         self,
@@ -28,7 +32,29 @@ class HostRuns:
         on_event: EventCallback | None = None,
     ) -> RunResult:
         handle = self._runner.start(invocation, [server], self._credentials)
-        async for event in handle.events():
-            if on_event is not None:
-                on_event(event)
-        return await handle.result()
+        return await self._follow(handle, server, on_event)
+
+    async def _follow(
+        self, handle: RunHandle, server: Server, on_event: EventCallback | None
+    ) -> RunResult:
+        try:
+            async for event in handle.events():
+                if on_event is not None:
+                    on_event(event)
+            result = await handle.result()
+        except (HostUnreachable, HostKeyChanged) as exc:
+            self._note(server, reachable=False, message=exc.message)
+            raise
+        except RunFailed:
+            self._note(server, reachable=True, message="reached; a task failed")
+            raise
+        self._note(server, reachable=True, message="reached")
+        return result
+
+    def _note(self, server: Server, *, reachable: bool, message: str) -> None:
+        self.reachability[server.id] = ServerReachability(
+            server_id=server.id,
+            reachable=reachable,
+            checked_at=datetime.now(UTC),
+            message=message,
+        )

@@ -139,14 +139,10 @@ class TaskRuns(HostRuns):
         ctx = current_task_context()
         if ctx is None:
             return await super().run(invocation, server, on_event)
-        if on_event is None:
-            on_event = ctx.on_run_event
         handle = self._runner.start(invocation, [server], self._credentials)
         ctx.set_cancel(handle.cancel)
         try:
-            async for event in handle.events():
-                on_event(event)
-            return await handle.result()
+            return await self._follow(handle, server, on_event or ctx.on_run_event)
         finally:
             ctx.set_cancel(None)
 

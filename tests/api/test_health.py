@@ -28,7 +28,7 @@ def test_health_is_ok_without_a_token(anonymous, settings):
     assert report["version"] == pbdeployer.__version__
     assert [c["name"] for c in report["components"]] == COMPONENTS
     for component in report["components"]:
-        assert set(component) == {"name", "status", "detail", "latency_ms"}
+        assert set(component) == {"name", "status", "detail", "latency_ms", "servers"}
         assert component["status"] == "ok"
         assert isinstance(component["detail"], str)
     database = _by_name(report)["database"]

@@ -153,6 +153,27 @@ async def test_cancel_from_another_thread_kills_everything(settings: Settings) -
     assert leftover_processes(f"sleep {seconds}", str(handle.data_dir)) == []
 
 
+async def test_a_restarted_controller_reaps_the_runs_it_no_longer_owns(
+    settings: Settings,
+) -> None:
+    seconds = str(300 + uuid.uuid4().int % 600)
+    crashed = Runner(settings).start(
+        invocation(str(PLAYBOOKS / "sleep.yml"), sleep_seconds=seconds), [local_server()]
+    )
+    for _ in range(200):
+        if leftover_processes(f"sleep {seconds}"):
+            break
+        await asyncio.sleep(0.1)
+    assert marked_pids(crashed.run_id)
+
+    assert Runner(settings).reap_orphans() == 1
+
+    assert marked_pids(crashed.run_id) == []
+    assert leftover_processes(f"sleep {seconds}", str(crashed.data_dir)) == []
+    result = await asyncio.wait_for(crashed.wait(), timeout=10)
+    assert result.outcome is not RunOutcome.SUCCEEDED
+
+
 async def test_cancel_right_after_start(settings: Settings) -> None:
     """Whether ansible-playbook had started or not, the run ends cancelled at once."""
     handle = Runner(settings).start(invocation("ping.yml"), [local_server()])
