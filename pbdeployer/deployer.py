@@ -12,6 +12,7 @@ from pbdeployer.runner import Runner
 from pbdeployer.services import (
     AppService,
     HealthService,
+    HostTasks,
     InProcessTaskQueue,
     OperationHandlers,
     SecurityService,
@@ -54,6 +55,13 @@ class Deployer:
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
         self.tasks = InProcessTaskQueue(
             store.tasks, self.event_log, handlers, workers=settings.task_workers
+        )
+        self.operations = HostTasks(
+            servers=self.servers,
+            apps=self.apps,
+            security=self.security,
+            queue=self.tasks,
+            events=store.task_events,
         )
 
     @classmethod

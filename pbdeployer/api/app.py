@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import msgspec
 import yaml
 from litestar import Litestar, Router
 from litestar.di import Provide
@@ -17,10 +18,15 @@ from pbdeployer.api.auth import token_guard
 from pbdeployer.api.controllers import (
     AppController,
     HealthController,
+    SecurityController,
     ServerController,
+    ServicesController,
+    SetupController,
+    TaskController,
     VersionController,
 )
 from pbdeployer.api.errors import EXCEPTION_HANDLERS
+from pbdeployer.api.ws import events_socket
 from pbdeployer.deployer import Deployer
 from pbdeployer.services import load_or_create_token
 from pbdeployer.settings import Settings
@@ -30,6 +36,11 @@ _DESCRIPTION = """Deploy PocketBase apps to your own Linux servers over SSH.
 
 Every route except `/api/v1/health` and this schema needs `Authorization: Bearer <token>`.
 Errors always have the body `{"error": {"code", "message", "details": [{"field", "reason"}]}}`.
+
+Operations that change a host answer `202` with a task; follow it with `GET /api/v1/tasks/{id}`
+or live over the WebSocket `/api/v1/ws` (subscribe to `task:{id}`, replay from any `seq`).
+Every event type (with its JSON schema) and the socket's protocol are described in
+`docs/events.md` of the pbdeployer source tree.
 """
 
 
@@ -49,14 +60,14 @@ def openapi_config() -> OpenAPIConfig:
 
 def openapi_yaml(app: Litestar) -> str:
     """The schema exactly as the app serves it, as stable YAML."""
-    schema = app.openapi_schema.to_schema()
+    schema = msgspec.to_builtins(app.openapi_schema.to_schema())  # struct defaults as data
     return yaml.safe_dump(schema, sort_keys=True, allow_unicode=True, width=100)
 
 
 def create_app(
     settings: Settings, *, deployer: Deployer | None = None, token: str | None = None
 ) -> Litestar:
-    """Build the app; the deployer is started and closed with the app's lifespan."""
+    """Build the app; the deployer (and with it the task queue) runs for the app's lifespan."""
     deployer = deployer or Deployer.open(settings)
     token = token or load_or_create_token(settings)[0]
 
@@ -70,9 +81,22 @@ def create_app(
 
     v1 = Router(
         path=API_PREFIX,
-        route_handlers=[HealthController, ServerController, AppController, VersionController],
+        route_handlers=[
+            HealthController,
+            ServerController,
+            AppController,
+            VersionController,
+            SetupController,
+            SecurityController,
+            ServicesController,
+            TaskController,
+            events_socket(token, deployer.tasks, deployer.publisher),
+        ],
         guards=[token_guard(token)],
-        dependencies={"deployer": Provide(lambda: deployer, sync_to_thread=False)},
+        dependencies={
+            "deployer": Provide(lambda: deployer, sync_to_thread=False),
+            "host_tasks": Provide(lambda: deployer.operations, sync_to_thread=False),
+        },
     )
     return Litestar(
         route_handlers=[v1],

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+import typing
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Example,
@@ -18,7 +22,9 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec import Schema as OpenAPISchema
 
+from pbdeployer.api import ws
 from pbdeployer.api.schemas import ErrorBody
+from pbdeployer.models.task_events import TaskEvent
 
 _STAMP = "2026-01-01T12:00:00Z"
 SERVER_ID = "01JH8Z6X4T3D3Q9V4W0Y5K7B2M"
@@ -92,6 +98,83 @@ HEALTH = {
     ],
 }
 
+TASK_ID = "01JH8Z9A1B2C3D4E5F6G7H8J9K"
+TASK_QUEUED: dict[str, Any] = {
+    "id": TASK_ID,
+    "kind": "setup_packages",
+    "status": "queued",
+    "mutating": True,
+    "server_id": SERVER_ID,
+    "app_id": None,
+    "deployment_id": None,
+    "params": {"extra_packages": ["htop"]},
+    "progress": 0,
+    "step": "",
+    "created": _STAMP,
+    "started_at": None,
+    "finished_at": None,
+    "error": None,
+    "result": None,
+    "event_count": 0,
+}
+TASK_RUNNING = TASK_QUEUED | {
+    "status": "running",
+    "progress": 40,
+    "step": "Install packages",
+    "started_at": "2026-01-01T12:00:01Z",
+}
+TASK_CANCELLED = TASK_QUEUED | {
+    "status": "cancelled",
+    "finished_at": "2026-01-01T12:00:02Z",
+    "error": {"code": "cancelled", "message": "cancelled before it started"},
+    "event_count": 3,
+}
+TASK_EVENTS = [
+    {"type": "task_status", "task_id": TASK_ID, "seq": 1, "created": _STAMP, "status": "queued",
+     "error": None},
+    {"type": "task_status", "task_id": TASK_ID, "seq": 2, "created": _STAMP, "status": "running",
+     "error": None},
+    {"type": "host_result", "task_id": TASK_ID, "seq": 3, "created": _STAMP, "host": "web1",
+     "task": "Install packages", "action": "ansible.builtin.apt", "outcome": "changed",
+     "message": ""},
+]  # fmt: skip
+PACKAGES = {"packages": ["htop", "sqlite3"]}
+LOCKDOWN = {"extra_ports": [8443]}
+RESTART = {"action": "restart"}
+UNIT = {
+    "app_id": APP_ID,
+    "unit": "pocketbase-blog.service",
+    "load_state": "loaded",
+    "active_state": "active",
+    "sub_state": "running",
+    "main_pid": 4242,
+    "since": _STAMP,
+    "memory_bytes": 24_117_248,
+    "restart_count": 0,
+    "enabled": "enabled",
+}
+LOG_LINE = {"time": _STAMP, "priority": 6, "message": "Server started at http://127.0.0.1:8090"}
+AUDIT_WITH_AGE = {
+    "report": {
+        "id": "01JH8ZA2B3C4D5E6F7G8H9J0K1",
+        "server_id": SERVER_ID,
+        "created": _STAMP,
+        "score": 90,
+        "summary": {"pass": 9, "fail": 1, "warn": 0},
+        "findings": [
+            {
+                "id": "ssh_root_login",
+                "title": "Root cannot log in over SSH",
+                "severity": "high",
+                "status": "fail",
+                "evidence": "PermitRootLogin yes",
+                "remediation": "POST /servers/{server_id}/security/lockdown",
+            }
+        ],
+    },
+    "age_seconds": 3600.0,
+}
+
 _ERROR_EXAMPLES: dict[int, tuple[str, str, str]] = {
     400: ("Malformed JSON", "malformed_json", "JSON is malformed: invalid character (byte 1)"),
     401: ("Missing token", "unauthorized", "missing or wrong API token"),
@@ -115,6 +198,17 @@ _ERROR_EXAMPLES: dict[int, tuple[str, str, str]] = {
         "the requested range is outside the file's 14811201 bytes",
     ),
     422: ("Invalid field", "validation_failed", "port: must be between 1 and 65535"),
+    502: (
+        "Host run failed",
+        "host_unreachable",
+        "could not reach 203.0.113.10:22 over SSH: connection refused",
+    ),
+    504: (
+        "Host too slow",
+        "run_timeout",
+        "the host did not answer within 60 s; task '01JH8Z9A1B2C3D4E5F6G7H8J9K' was cancelled "
+        "— try again when the host is less busy",
+    ),
     507: (
         "Disk full",
         "storage_full",
@@ -254,3 +348,50 @@ class ZipDownloadOperation(Operation):
             content = {"application/zip": OpenAPIMediaType(schema=_binary("the zip's bytes"))}
             response = OpenAPIResponse(description=description, headers=headers, content=content)
             self.responses = (self.responses or {}) | {status: response}
+
+
+def _schema_block(kind: Any) -> str:
+    schema = msgspec.json.schema(kind)
+    return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n"
+
+
+def _section(kind: Any) -> str:
+    tag = kind.__struct_config__.tag
+    doc = inspect.cleandoc(kind.__doc__ or "").split("\n\n")[0]
+    return f"### `{tag}`\n\n{doc}\n\n" if doc else f"### `{tag}`\n\n"
+
+
+def events_markdown() -> str:
+    """docs/events.md: the socket's protocol and every event type, with its JSON schema."""
+    parts = [_EVENTS_INTRO]
+    for title, union in (
+        ("Task events", TaskEvent),
+        ("Messages a client sends", ws.ClientMessage),
+        ("Messages the server sends", ws.ServerMessage),
+    ):
+        parts.append(f"\n## {title}\n\n")
+        for kind in typing.get_args(union):
+            parts.append(_section(kind) + _schema_block(kind) + "\n")
+    return "".join(parts).rstrip("\n") + "\n"
+
+
+_EVENTS_INTRO = f"""# Task events
+
+<!-- Generated from the msgspec structs by `pbdeployer.api.docs.events_markdown()`;
+a test keeps this file equal to it. -->
+
+Every operation that touches a host runs as a task. Each task has one ordered stream of events,
+numbered by `seq` from 1, stored as they happen. The stream ends with `task_finished`, whose
+`event_count` equals its own `seq`: a client that has seen that many events has them all.
+
+## The WebSocket `/api/v1/ws`
+
+{inspect.cleandoc(ws.__doc__ or "").partition(chr(10))[2].strip()}
+
+Topics: `tasks` (every task), `task:{{id}}` (one task, replayable from any `seq`),
+`server:{{id}}`, `app:{{id}}`, `deployment:{{id}}` (live only: events of tasks on that target).
+Close codes: `{ws.CLOSE_UNAUTHORIZED}` wrong or missing token, `{ws.CLOSE_TOO_SLOW}` the client
+read too slowly (the `closing` message before it, and the close reason, say where to resume).
+An idle connection gets a `ping` every {ws.PING_SECONDS:g} s; the buffer holds
+{ws.BUFFER_SIZE} messages per connection.
+"""

@@ -3,6 +3,7 @@
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.health import HealthService
+from pbdeployer.services.operations import AuditWithAge, HostTasks
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
@@ -23,9 +24,11 @@ from pbdeployer.services.versions import VersionService
 __all__ = [
     "MUTATING_KINDS",
     "AppService",
+    "AuditWithAge",
     "EventCallback",
     "HealthService",
     "HostRuns",
+    "HostTasks",
     "InProcessTaskQueue",
     "OperationHandlers",
     "SecurityService",

@@ -123,6 +123,22 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     call("PATCH", f"/apps/{app['id']}", 200, json={"domain": "blog.example.com"})
     call("DELETE", f"/servers/{sid}", 409)
 
+    nowhere = "/servers/01NOSUCHSERVER000000000000"  # no host run starts in this test
+    unit = f"/services/{sid}/{app['service_name']}"
+    call("POST", f"{nowhere}/setup", 404)
+    call("POST", f"{nowhere}/setup/user", 404)
+    call("POST", f"/servers/{sid}/setup/packages", 422, json={"packages": ["bad;pkg"]})
+    call("POST", f"/servers/{sid}/security/lockdown", 422, json={"extra_ports": [0]})
+    call("POST", f"{nowhere}/security/audit", 404)
+    call("GET", f"/servers/{sid}/security/audit", 404)
+    call("GET", "/services/01NOSUCHSERVER000000000000", 404)
+    call("GET", f"/services/{sid}/nosuchunit", 404)
+    call("POST", unit, 422, json={"action": "explode"})
+    call("GET", f"{unit}/logs", 422, params={"lines": 0})
+    call("GET", "/tasks/01NOSUCHTASK0000000000000", 404)
+    call("GET", "/tasks/01NOSUCHTASK0000000000000/events", 404)
+    call("POST", "/tasks/01NOSUCHTASK0000000000000/cancel", 404)
+
     version = call(
         "POST", "/versions", 201, json={"app_id": app["id"], "version_number": "1"}
     ).json()

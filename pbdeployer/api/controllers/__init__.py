@@ -2,7 +2,22 @@
 
 from pbdeployer.api.controllers.apps import AppController
 from pbdeployer.api.controllers.health import HealthController
+from pbdeployer.api.controllers.operations import (
+    SecurityController,
+    ServicesController,
+    SetupController,
+)
 from pbdeployer.api.controllers.servers import ServerController
+from pbdeployer.api.controllers.tasks import TaskController
 from pbdeployer.api.controllers.versions import VersionController
 
-__all__ = ["AppController", "HealthController", "ServerController", "VersionController"]
+__all__ = [
+    "AppController",
+    "HealthController",
+    "SecurityController",
+    "ServerController",
+    "ServicesController",
+    "SetupController",
+    "TaskController",
+    "VersionController",
+]

@@ -1,0 +1,317 @@
+"""WebSocket ``/api/v1/ws``: task events as they happen, with replay of what a client missed.
+
+The protocol (every message a JSON text frame, told apart by ``type``; docs/events.md):
+
+1. Authenticate: send ``Authorization: Bearer <token>`` with the upgrade, or (browsers cannot
+   set headers) make the first message ``{"type": "auth", "token": "..."}`` within 10 s. The
+   server answers ``{"type": "ready"}``; a wrong or missing token closes with 4001.
+2. ``{"type": "subscribe", "topics": [{"topic": "task:ID", "after": 12}, ...]}``. A
+   ``task:{id}`` topic replays the task's stored events after ``after``, then continues live,
+   with no gap and no duplicate, up to its ``task_finished``. ``tasks``, ``server:{id}``,
+   ``app:{id}`` and ``deployment:{id}`` are live only. ``unsubscribe`` takes topic names.
+3. Events arrive as ``{"type": "event", "topic": ..., "event": {...}}``; ``ping`` every 20 s
+   when idle; ``error`` for a refused message or topic (the socket stays open).
+
+A client that reads too slowly fills a bounded buffer; then ``task_progress`` events are
+coalesced (only the newest per topic waits), and when anything else would not fit the socket
+closes with 4008 after a ``closing`` message naming, per ``task:`` topic, the last ``seq``
+delivered: subscribe again with those as ``after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.handlers import WebsocketRouteHandler
+
+from pbdeployer.errors import PbDeployerError
+from pbdeployer.models.task_events import TaskEvent, TaskProgress
+from pbdeployer.services.tasks import TaskQueue
+
+PING_SECONDS = 20.0
+AUTH_SECONDS = 10.0
+BUFFER_SIZE = 256
+"""Events waiting for a slow client before progress is coalesced and then the socket closed."""
+MAX_TOPICS = 100
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_TOO_SLOW = 4008
+_MAX_REASON_BYTES = 123
+_LIVE_KINDS = ("server", "app", "deployment")
+
+
+class Subscription(Protocol):
+    def messages(self) -> AsyncIterator[bytes]: ...
+
+    async def close(self) -> None: ...
+
+
+class TopicFeed(Protocol):
+    """Live encoded task events by topic (what the event log publishes to)."""
+
+    async def subscribe(self, topics: Sequence[str]) -> Subscription: ...
+
+
+class Auth(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="auth"):
+    token: str
+
+
+class TopicFrom(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    topic: str
+    after: int = 0
+
+
+class Subscribe(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="subscribe"):
+    topics: list[TopicFrom]
+
+
+class Unsubscribe(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="unsubscribe"):
+    topics: list[str]
+
+
+ClientMessage = Auth | Subscribe | Unsubscribe
+
+
+class Ready(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="ready"):
+    pass
+
+
+class Subscribed(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="subscribed"):
+    topic: str
+    after: int
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="event"):
+    topic: str
+    event: TaskEvent
+
+
+class Error(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="error"):
+    code: str
+    message: str
+    topic: str | None = None
+
+
+class Ping(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="ping"):
+    pass
+
+
+class Closing(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="closing"):
+    code: int
+    reason: str
+    resume: dict[str, int]
+    """Per ``task:`` topic, the last ``seq`` delivered: resubscribe with it as ``after``."""
+
+
+ServerMessage = Ready | Subscribed | Event | Error | Ping | Closing
+_client_decoder = msgspec.json.Decoder(ClientMessage)
+_event_decoder = msgspec.json.Decoder(TaskEvent)
+_encoder = msgspec.json.Encoder()
+
+
+class Outbox:
+    """The bounded buffer between a socket's topic followers and its sender.
+
+    ``offer`` keeps each topic's order. When the buffer is full a ``TaskProgress`` waits aside
+    (a newer one replaces it) and goes out before that topic's next event; any other event
+    that does not fit marks the outbox ``overflowed``.
+    """
+
+    def __init__(self, size: int = BUFFER_SIZE) -> None:
+        self.size = size
+        self.overflowed = False
+        self._items: deque[ServerMessage] = deque()
+        self._aside: dict[str, Event] = {}
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items) + len(self._aside)
+
+    def control(self, message: ServerMessage) -> None:
+        """Queue a message of the protocol itself; these are few and never refused."""
+        self._items.append(message)
+        self._ready.set()
+
+    def offer(self, topic: str, event: TaskEvent) -> bool:
+        """Queue an event; ``False`` once the client is too slow to keep the stream whole."""
+        message = Event(topic=topic, event=event)
+        aside = self._aside.get(topic)
+        if aside is not None and len(self._items) < self.size:
+            del self._aside[topic]
+            self._items.append(aside)
+        if len(self._items) < self.size:
+            self._items.append(message)
+        elif isinstance(event, TaskProgress):
+            self._aside[topic] = message
+        else:
+            self.overflowed = True
+        self._ready.set()
+        return not self.overflowed
+
+    async def get(self, idle_seconds: float) -> ServerMessage | None:
+        """The next message, or ``None`` after ``idle_seconds`` with nothing to send."""
+        if not self._items and not self._aside:
+            self._ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), idle_seconds)
+        if self._items:
+            return self._items.popleft()
+        if self._aside:
+            return self._aside.pop(next(iter(self._aside)))
+        return None
+
+
+def _token_matches(presented: str, token: str) -> bool:
+    return hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+async def _authenticate(socket: WebSocket[Any, Any, Any], token: str) -> bool:
+    """The header's token, or else a first ``auth`` message within ``AUTH_SECONDS``."""
+    header = socket.headers.get("authorization", "")
+    if header:
+        scheme, _, presented = header.partition(" ")
+        return scheme.lower() == "bearer" and _token_matches(presented, token)
+    try:
+        async with asyncio.timeout(AUTH_SECONDS):
+            text = await socket.receive_text()
+        message = _client_decoder.decode(text)
+    except (TimeoutError, msgspec.DecodeError, WebSocketDisconnect):
+        return False
+    return isinstance(message, Auth) and _token_matches(message.token, token)
+
+
+def _resume_reason(resume: dict[str, int]) -> str:
+    """``slow client; resume task:ID=seq ...`` cut to what a close frame can carry."""
+    reason = "slow client; resume"
+    for topic, seq in resume.items():
+        more = f" {topic}={seq}"
+        if len((reason + more).encode()) > _MAX_REASON_BYTES:
+            break
+        reason += more
+    return reason
+
+
+class Session:
+    """One authenticated connection: its subscriptions, its outbox and its sender."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], queue: TaskQueue, feed: TopicFeed) -> None:
+        self._socket = socket
+        self._queue = queue
+        self._feed = feed
+        self._outbox = Outbox()
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._delivered: dict[str, int] = {}
+
+    async def run(self) -> None:
+        await self._send(Ready())
+        jobs = [asyncio.create_task(self._send_loop()), asyncio.create_task(self._receive_loop())]
+        try:
+            await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            everything = [*jobs, *self._followers.values()]
+            for job in everything:
+                job.cancel()
+            await asyncio.gather(*everything, return_exceptions=True)
+
+    async def _send(self, message: ServerMessage) -> None:
+        await self._socket.send_text(_encoder.encode(message).decode())
+
+    async def _send_loop(self) -> None:
+        while not self._outbox.overflowed:
+            message = await self._outbox.get(PING_SECONDS)
+            await self._send(message or Ping())
+            if isinstance(message, Event) and message.topic.startswith("task:"):
+                self._delivered[message.topic] = message.event.seq
+        reason = _resume_reason(self._delivered)
+        await self._send(Closing(code=CLOSE_TOO_SLOW, reason=reason, resume=self._delivered))
+        await self._socket.close(code=CLOSE_TOO_SLOW, reason=reason)
+
+    async def _receive_loop(self) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                text = await self._socket.receive_text()
+                try:
+                    message = _client_decoder.decode(text)
+                except msgspec.DecodeError as exc:
+                    self._outbox.control(Error(code="bad_message", message=str(exc)))
+                    continue
+                self._handle(message)
+
+    def _handle(self, message: ClientMessage) -> None:
+        if isinstance(message, Subscribe):
+            for wanted in message.topics:
+                self._subscribe(wanted)
+        elif isinstance(message, Unsubscribe):
+            for topic in message.topics:
+                follower = self._followers.pop(topic, None)
+                if follower is not None:
+                    follower.cancel()
+        else:
+            self._outbox.control(Error(code="bad_message", message="already authenticated"))
+
+    def _subscribe(self, wanted: TopicFrom) -> None:
+        topic = wanted.topic
+        problem = self._refusal(wanted)
+        if problem is not None:
+            self._outbox.control(Error(code=problem[0], message=problem[1], topic=topic))
+            return
+        if topic.startswith("task:"):
+            job = self._follow_task(topic, topic.removeprefix("task:"), wanted.after)
+        else:
+            job = self._follow_live(topic)
+        self._followers[topic] = asyncio.create_task(job)
+
+    def _refusal(self, wanted: TopicFrom) -> tuple[str, str] | None:
+        topic = wanted.topic
+        kind, _, ident = topic.partition(":")
+        live = topic == "tasks" or (kind in _LIVE_KINDS and bool(ident))
+        if not (live or (kind == "task" and ident)):
+            return "bad_topic", "a topic is tasks, task:ID, server:ID, app:ID or deployment:ID"
+        if wanted.after < 0:
+            return "bad_topic", "after must be 0 or more"
+        if topic in self._followers and not self._followers[topic].done():
+            return "already_subscribed", "unsubscribe first to subscribe again"
+        if sum(not job.done() for job in self._followers.values()) >= MAX_TOPICS:
+            return "too_many_topics", f"at most {MAX_TOPICS} topics per connection"
+        return None
+
+    async def _follow_task(self, topic: str, task_id: str, after: int) -> None:
+        try:
+            await self._queue.get(task_id)
+            self._outbox.control(Subscribed(topic=topic, after=after))
+            async for event in self._queue.events(task_id, after):
+                if not self._outbox.offer(topic, event):
+                    return
+        except PbDeployerError as exc:
+            self._outbox.control(Error(code=exc.code, message=exc.message, topic=topic))
+
+    async def _follow_live(self, topic: str) -> None:
+        subscription = await self._feed.subscribe([topic])
+        try:
+            self._outbox.control(Subscribed(topic=topic, after=0))
+            async for data in subscription.messages():
+                if not self._outbox.offer(topic, _event_decoder.decode(data)):
+                    return
+        finally:
+            await subscription.close()
+
+
+def events_socket(token: str, queue: TaskQueue, feed: TopicFeed) -> WebsocketRouteHandler:
+    """The ``/ws`` handler; it checks the token itself, so it can also come as a message."""
+
+    @websocket("/ws", opt={"public": True}, name="events")
+    async def events(socket: WebSocket[Any, Any, Any]) -> None:
+        await socket.accept()
+        if not await _authenticate(socket, token):
+            await socket.close(code=CLOSE_UNAUTHORIZED, reason="missing or wrong API token")
+            return
+        await Session(socket, queue, feed).run()
+
+    return events

@@ -1,0 +1,195 @@
+"""Host operations as tasks: check the request, queue the task, and wait for live reads.
+
+Anything that changes a host is queued and returned at once. Reads of live host state (unit
+status, journal lines) run as read-only tasks too, and the caller waits for them up to
+``READ_TIMEOUT_SECONDS``; past that the task is cancelled and ``RunTimeout`` is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from pbdeployer.errors import (
+    Conflict,
+    HostKeyChanged,
+    HostUnreachable,
+    InvalidInput,
+    NotFound,
+    PbDeployerError,
+    RunCancelled,
+    RunFailed,
+    RunTimeout,
+)
+from pbdeployer.models import App, AppFilter, AuditReport, LogLine, PageRequest, UnitStatus
+from pbdeployer.models.common import MAX_PER_PAGE
+from pbdeployer.models.task_events import TaskEvent
+from pbdeployer.models.tasks import Task, TaskKind, TaskSpec, TaskStatus
+from pbdeployer.services.apps import AppService
+from pbdeployer.services.security import SecurityService
+from pbdeployer.services.servers import ServerService
+from pbdeployer.services.tasks import MUTATING_KINDS, TaskQueue
+from pbdeployer.store import TaskEventRepository
+from pbdeployer.validation import Problems, check_package_name, check_port
+
+MAX_EVENTS_PER_READ = 1000
+READ_TIMEOUT_SECONDS = 60.0
+"""How long a read of live host state may take, queueing included, before it answers 504."""
+
+T = TypeVar("T")
+_ERRORS: dict[str, type[PbDeployerError]] = {
+    cls.code: cls
+    for cls in (NotFound, Conflict, RunFailed, HostUnreachable, HostKeyChanged, RunCancelled)
+}
+
+
+class AuditWithAge(msgspec.Struct, frozen=True, kw_only=True):
+    """The latest stored audit report and how old it is."""
+
+    report: AuditReport
+    age_seconds: float
+
+
+def _checked(field: str, values: Sequence[T], check: Callable[[T], str | None]) -> list[T]:
+    problems = Problems()
+    for index, value in enumerate(values):
+        problems.check(f"{field}[{index}]", value, check)
+    problems.raise_if_any()
+    return list(values)
+
+
+def _task_error(task: Task) -> PbDeployerError:
+    """The error a failed read task stands for, so it maps to the same HTTP status."""
+    code = task.error.code if task.error else "run_failed"
+    message = task.error.message if task.error else f"task '{task.id}' did not succeed"
+    if code == InvalidInput.code:
+        return InvalidInput.single("params", message)
+    error = _ERRORS.get(code, RunFailed)(message)
+    error.code = code
+    return error
+
+
+class HostTasks:
+    """Host operations as tasks: checks the request, queues the task, waits for reads."""
+
+    def __init__(
+        self,
+        *,
+        servers: ServerService,
+        apps: AppService,
+        security: SecurityService,
+        queue: TaskQueue,
+        events: TaskEventRepository,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
+        self._servers = servers
+        self._apps_service = apps
+        self._security = security
+        self._events = events
+        self.queue = queue
+        self.read_timeout = read_timeout
+
+    async def stored_events(self, task_id: str, after: int, limit: int) -> list[TaskEvent]:
+        """Up to ``limit`` of the task's stored events with ``seq`` above ``after``."""
+        await self.queue.get(task_id)
+        return (await self._events.after(task_id, after))[:limit]
+
+    async def setup(self, server_id: str, packages: Sequence[str]) -> Task:
+        extra = _checked("packages", packages, check_package_name)
+        return await self._submit(TaskKind.SETUP, server_id, params={"extra_packages": extra})
+
+    async def setup_user(self, server_id: str) -> Task:
+        return await self._submit(TaskKind.SETUP_USER, server_id)
+
+    async def setup_packages(self, server_id: str, packages: Sequence[str]) -> Task:
+        extra = _checked("packages", packages, check_package_name)
+        return await self._submit(
+            TaskKind.SETUP_PACKAGES, server_id, params={"extra_packages": extra}
+        )
+
+    async def lockdown(self, server_id: str, extra_ports: Sequence[int]) -> Task:
+        ports = _checked("extra_ports", extra_ports, check_port)
+        return await self._submit(TaskKind.LOCKDOWN, server_id, params={"extra_ports": ports})
+
+    async def audit(self, server_id: str) -> Task:
+        return await self._submit(TaskKind.AUDIT, server_id)
+
+    async def latest_audit(self, server_id: str) -> AuditWithAge:
+        report = await self._security.latest_audit(server_id)
+        age = (datetime.now(UTC) - report.created).total_seconds()
+        return AuditWithAge(report=report, age_seconds=round(max(age, 0.0), 3))
+
+    async def control(self, server_id: str, name: str, action: str) -> Task:
+        app = await self._app(server_id, name)
+        return await self._submit(
+            TaskKind.SERVICE_CONTROL, server_id, app.id, params={"action": action}
+        )
+
+    async def units(self, server_id: str) -> list[UnitStatus]:
+        apps = await self._apps(server_id)
+        reads = [self._read(TaskKind.SERVICE_STATUS, app, {}, UnitStatus) for app in apps]
+        return list(await asyncio.gather(*reads))
+
+    async def unit(self, server_id: str, name: str) -> UnitStatus:
+        app = await self._app(server_id, name)
+        return await self._read(TaskKind.SERVICE_STATUS, app, {}, UnitStatus)
+
+    async def logs(
+        self, server_id: str, name: str, lines: int, since: datetime | None
+    ) -> list[LogLine]:
+        app = await self._app(server_id, name)
+        params = {"lines": lines, "since": since.isoformat() if since else None}
+        return await self._read(TaskKind.SERVICE_LOGS, app, params, list[LogLine])
+
+    async def _submit(
+        self,
+        kind: TaskKind,
+        server_id: str,
+        app_id: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Task:
+        await self._servers.get(server_id)
+        spec = TaskSpec(
+            kind=kind,
+            mutating=kind in MUTATING_KINDS,
+            server_id=server_id,
+            app_id=app_id,
+            params=params or {},
+        )
+        return await self.queue.submit(spec)
+
+    async def _apps(self, server_id: str) -> list[App]:
+        await self._servers.get(server_id)
+        page = await self._apps_service.list(
+            AppFilter(server_id=server_id), PageRequest(per_page=MAX_PER_PAGE)
+        )
+        return page.items
+
+    async def _app(self, server_id: str, name: str) -> App:
+        """The app whose unit is ``name`` on the server."""
+        for app in await self._apps(server_id):
+            if app.service_name == name:
+                return app
+        raise NotFound(f"server '{server_id}' runs no service named '{name}'")
+
+    async def _read(self, kind: TaskKind, app: App, params: dict[str, Any], into: type[T]) -> T:
+        """Run a read-only task and return its result, or 504 once it takes too long."""
+        task = await self._submit(kind, app.server_id, app.id, params)
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                async for _ in self.queue.events(task.id):
+                    pass
+        except TimeoutError:
+            await self.queue.cancel(task.id)
+            raise RunTimeout(
+                f"the host did not answer within {self.read_timeout:g} s; "
+                f"task '{task.id}' was cancelled — try again when the host is less busy"
+            ) from None
+        done = await self.queue.get(task.id)
+        if done.status is not TaskStatus.SUCCEEDED:
+            raise _task_error(done)
+        return msgspec.convert(done.result, into)
