@@ -61,6 +61,7 @@ class Deployer:
             apps=self.apps,
             security=self.security,
             queue=self.tasks,
+            records=store.tasks,
             events=store.task_events,
         )
 

@@ -84,3 +84,10 @@ class Task(msgspec.Struct, frozen=True, kw_only=True):
     result: Any
     """The handler's return value as JSON-able data, once succeeded."""
     event_count: int
+
+
+class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
+    status: TaskStatus | None = None
+    kind: TaskKind | None = None
+    server_id: str | None = None
+    app_id: str | None = None

@@ -25,15 +25,25 @@ from pbdeployer.errors import (
     RunFailed,
     RunTimeout,
 )
-from pbdeployer.models import App, AppFilter, AuditReport, LogLine, PageRequest, UnitStatus
+from pbdeployer.models import (
+    App,
+    AppFilter,
+    AuditReport,
+    LogLine,
+    Page,
+    PageRequest,
+    UnitStatus,
+    make_page,
+)
 from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.task_events import TaskEvent
-from pbdeployer.models.tasks import Task, TaskKind, TaskSpec, TaskStatus
+from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskSpec, TaskStatus
 from pbdeployer.services.apps import AppService
+from pbdeployer.services.paging import checked_page
 from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.tasks import MUTATING_KINDS, TaskQueue
-from pbdeployer.store import TaskEventRepository
+from pbdeployer.store import TaskEventRepository, TaskRepository
 from pbdeployer.validation import Problems, check_package_name, check_port
 
 MAX_EVENTS_PER_READ = 1000
@@ -83,15 +93,23 @@ class HostTasks:
         apps: AppService,
         security: SecurityService,
         queue: TaskQueue,
+        records: TaskRepository,
         events: TaskEventRepository,
         read_timeout: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self._servers = servers
         self._apps_service = apps
         self._security = security
+        self._records = records
         self._events = events
         self.queue = queue
         self.read_timeout = read_timeout
+
+    async def list_tasks(self, flt: TaskFilter, page: PageRequest | None = None) -> Page[Task]:
+        """Stored tasks, oldest first (a running task's progress is the queue's to tell)."""
+        request = checked_page(page or PageRequest())
+        items, total = await self._records.list(flt, request)
+        return make_page(items, request, total)
 
     async def stored_events(self, task_id: str, after: int, limit: int) -> list[TaskEvent]:
         """Up to ``limit`` of the task's stored events with ``seq`` above ``after``."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pbdeployer.errors import NotFound
-from pbdeployer.models.tasks import Task, TaskError, TaskStatus
+from pbdeployer.models.common import PageRequest
+from pbdeployer.models.tasks import Task, TaskError, TaskFilter, TaskStatus
 from pbdeployer.store.task_tables import tasks
 
 
@@ -63,3 +64,27 @@ class TaskRepository:
         query = select(tasks).where(tasks.c.status == status.value).order_by(tasks.c.id)
         async with self.engine.connect() as conn:
             return [_to_task(row) for row in await conn.execute(query)]
+
+    async def list(self, flt: TaskFilter, request: PageRequest) -> tuple[list[Task], int]:
+        """A page of tasks matching ``flt``, oldest first."""
+        where = _task_filters(flt)
+        query = select(tasks).where(*where).order_by(tasks.c.id)
+        counter = select(func.count()).select_from(tasks).where(*where)
+        async with self.engine.connect() as conn:
+            total = int((await conn.execute(counter)).scalar_one())
+            rows = await conn.execute(query.limit(request.per_page).offset(request.offset))
+            return [_to_task(row) for row in rows], total
+
+
+def _task_filters(flt: TaskFilter) -> list[ColumnElement[bool]]:
+    c = tasks.c
+    where: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        where.append(c.status == flt.status.value)
+    if flt.kind is not None:
+        where.append(c.kind == flt.kind.value)
+    if flt.server_id is not None:
+        where.append(c.server_id == flt.server_id)
+    if flt.app_id is not None:
+        where.append(c.app_id == flt.app_id)
+    return where

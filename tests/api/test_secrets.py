@@ -135,6 +135,7 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     call("GET", f"/services/{sid}/nosuchunit", 404)
     call("POST", unit, 422, json={"action": "explode"})
     call("GET", f"{unit}/logs", 422, params={"lines": 0})
+    call("GET", "/tasks", 200)
     call("GET", "/tasks/01NOSUCHTASK0000000000000", 404)
     call("GET", "/tasks/01NOSUCHTASK0000000000000/events", 404)
     call("POST", "/tasks/01NOSUCHTASK0000000000000/cancel", 404)

@@ -273,3 +273,26 @@ def test_bad_input_answers_422_and_queues_nothing(
 def test_log_lines_are_bounded(queued: Queued, app: Json, expect_error: ErrorCheck) -> None:
     url = f"/services/{app['server_id']}/{app['service_name']}/logs"
     expect_error(queued.client.get(url, params={"lines": 0}), 422, "validation_failed", ["lines"])
+
+
+def test_tasks_list_with_filters_and_pages(queued: Queued, server: Json) -> None:
+    client = queued.client
+    other = client.post("/servers", json={"name": "web2", "host": "203.0.113.11"}).json()
+    first = client.post(f"/servers/{server['id']}/setup/user").json()
+    second = client.post(f"/servers/{server['id']}/setup/user").json()
+    third = client.post(f"/servers/{other['id']}/setup/user").json()
+    for task in (first, second, third):
+        client.post(f"/tasks/{task['id']}/cancel")
+        finished(client, task["id"])
+
+    everything = client.get("/tasks").json()
+    assert [t["id"] for t in everything["items"]] == [first["id"], second["id"], third["id"]]
+    assert everything["total"] == 3
+    on_server = client.get("/tasks", params={"server_id": server["id"]}).json()
+    assert [t["id"] for t in on_server["items"]] == [first["id"], second["id"]]
+    cancelled = client.get("/tasks", params={"status": "cancelled", "kind": "setup_user"}).json()
+    assert cancelled["total"] == 3
+    paged = client.get("/tasks", params={"per_page": 2, "page": 2}).json()
+    assert [t["id"] for t in paged["items"]] == [third["id"]]
+    assert paged["total_pages"] == 2
+    assert client.get("/tasks", params={"status": "bogus"}).status_code == 422

@@ -6,13 +6,21 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from pbdeployer.api import docs
-from pbdeployer.api.controllers.params import Id
+from pbdeployer.api.controllers.params import (
+    DEFAULT_PER_PAGE,
+    Id,
+    OptionalId,
+    PageNumber,
+    PerPage,
+    page_request,
+)
+from pbdeployer.models import Page
 from pbdeployer.models.task_events import TaskEvent
-from pbdeployer.models.tasks import Task
+from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskStatus
 from pbdeployer.services.operations import MAX_EVENTS_PER_READ, HostTasks
 
 HostTasksDep = NamedDependency[HostTasks]
@@ -25,6 +33,27 @@ Limit = Annotated[
 class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
+
+    @get(
+        "/",
+        operation_id="listTasks",
+        summary="List tasks",
+        description="Oldest first. A running task's live progress is in `GET /tasks/{id}`.",
+        responses={200: docs.success(Page[Task], "A page", docs.page_of(docs.TASK_RUNNING))}
+        | docs.responses(422),
+    )
+    async def list_tasks(
+        self,
+        host_tasks: HostTasksDep,
+        status: FromQuery[TaskStatus | None] = None,
+        kind: FromQuery[TaskKind | None] = None,
+        server_id: OptionalId = None,
+        app_id: OptionalId = None,
+        page: PageNumber = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+    ) -> Page[Task]:
+        flt = TaskFilter(status=status, kind=kind, server_id=server_id, app_id=app_id)
+        return await host_tasks.list_tasks(flt, page_request(page, per_page))
 
     @get(
         "/{task_id:str}",
