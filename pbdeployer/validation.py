@@ -10,11 +10,13 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from pbdeployer.errors import FieldProblem, InvalidInput
 
 Check = Callable[[str], str | None]
+T = TypeVar("T")
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
@@ -109,6 +111,15 @@ def check_notes(value: str) -> str | None:
     if len(value) > _MAX_NOTES:
         return f"must be at most {_MAX_NOTES} characters"
     return None
+
+
+def checked_list(field: str, values: Sequence[T], check: Callable[[T], str | None]) -> list[T]:
+    """Check every item of a list; problems are named ``field[index]``."""
+    problems = Problems()
+    for index, value in enumerate(values):
+        problems.check(f"{field}[{index}]", value, check)
+    problems.raise_if_any()
+    return list(values)
 
 
 class Problems:

@@ -8,7 +8,7 @@ status, journal lines) run as read-only tasks too, and the caller waits for them
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -44,7 +44,7 @@ from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.tasks import MUTATING_KINDS, TaskQueue
 from pbdeployer.store import TaskEventRepository, TaskRepository
-from pbdeployer.validation import Problems, check_package_name, check_port
+from pbdeployer.validation import check_package_name, check_port, checked_list
 
 MAX_EVENTS_PER_READ = 1000
 READ_TIMEOUT_SECONDS = 60.0
@@ -62,14 +62,6 @@ class AuditWithAge(msgspec.Struct, frozen=True, kw_only=True):
 
     report: AuditReport
     age_seconds: float
-
-
-def _checked(field: str, values: Sequence[T], check: Callable[[T], str | None]) -> list[T]:
-    problems = Problems()
-    for index, value in enumerate(values):
-        problems.check(f"{field}[{index}]", value, check)
-    problems.raise_if_any()
-    return list(values)
 
 
 def _task_error(task: Task) -> PbDeployerError:
@@ -117,20 +109,20 @@ class HostTasks:
         return (await self._events.after(task_id, after))[:limit]
 
     async def setup(self, server_id: str, packages: Sequence[str]) -> Task:
-        extra = _checked("packages", packages, check_package_name)
+        extra = checked_list("packages", packages, check_package_name)
         return await self._submit(TaskKind.SETUP, server_id, params={"extra_packages": extra})
 
     async def setup_user(self, server_id: str) -> Task:
         return await self._submit(TaskKind.SETUP_USER, server_id)
 
     async def setup_packages(self, server_id: str, packages: Sequence[str]) -> Task:
-        extra = _checked("packages", packages, check_package_name)
+        extra = checked_list("packages", packages, check_package_name)
         return await self._submit(
             TaskKind.SETUP_PACKAGES, server_id, params={"extra_packages": extra}
         )
 
     async def lockdown(self, server_id: str, extra_ports: Sequence[int]) -> Task:
-        ports = _checked("extra_ports", extra_ports, check_port)
+        ports = checked_list("extra_ports", extra_ports, check_port)
         return await self._submit(TaskKind.LOCKDOWN, server_id, params={"extra_ports": ports})
 
     async def audit(self, server_id: str) -> Task:

@@ -17,7 +17,7 @@ from pbdeployer.plays import audit as audit_plays
 from pbdeployer.plays import lockdown as lockdown_plays
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
-from pbdeployer.validation import Problems, check_port
+from pbdeployer.validation import check_port, checked_list
 
 
 class _ReportBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,10 +38,7 @@ class SecurityService:
         on_event: EventCallback | None = None,
     ) -> RunResult:
         """Harden the host; from then on pbdeployer connects as the app user with sudo."""
-        problems = Problems()
-        for index, port in enumerate(extra_ports):
-            problems.check(f"extra_ports[{index}]", port, check_port)
-        problems.raise_if_any()
+        checked_list("extra_ports", extra_ports, check_port)
         server = await self._store.servers.get(server_id)
         result = await self._runs.run(
             lockdown_plays.lockdown(server, extra_ports), server, on_event

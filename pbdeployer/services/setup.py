@@ -9,15 +9,7 @@ from pbdeployer.models.run import RunResult
 from pbdeployer.plays import setup as plays
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
-from pbdeployer.validation import Problems, check_package_name
-
-
-def _checked_packages(packages: Sequence[str]) -> list[str]:
-    problems = Problems()
-    for index, name in enumerate(packages):
-        problems.check(f"packages[{index}]", name, check_package_name)
-    problems.raise_if_any()
-    return list(packages)
+from pbdeployer.validation import check_package_name, checked_list
 
 
 class SetupService:
@@ -32,7 +24,7 @@ class SetupService:
         on_event: EventCallback | None = None,
     ) -> RunResult:
         """App user and packages in one run; marks the server ``setup_complete``."""
-        packages = _checked_packages(extra_packages)
+        packages = checked_list("packages", extra_packages, check_package_name)
         server = await self._store.servers.get(server_id)
         result = await self._runs.run(plays.setup(server, packages), server, on_event)
         await self._store.servers.change(
@@ -50,6 +42,6 @@ class SetupService:
         extra_packages: Sequence[str] = (),
         on_event: EventCallback | None = None,
     ) -> RunResult:
-        packages = _checked_packages(extra_packages)
+        packages = checked_list("packages", extra_packages, check_package_name)
         server = await self._store.servers.get(server_id)
         return await self._runs.run(plays.setup_packages(packages), server, on_event)
