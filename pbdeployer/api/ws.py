@@ -12,10 +12,11 @@ The protocol (every message a JSON text frame, told apart by ``type``; docs/even
 3. Events arrive as ``{"type": "event", "topic": ..., "event": {...}}``; ``ping`` every 20 s
    when idle; ``error`` for a refused message or topic (the socket stays open).
 
-A client that reads too slowly fills a bounded buffer; then ``task_progress`` events are
-coalesced (only the newest per topic waits), and when anything else would not fit the socket
-closes with 4008 after a ``closing`` message naming, per ``task:`` topic, the last ``seq``
-delivered: subscribe again with those as ``after``.
+Events wait in a bounded buffer per connection; a replay waits for room in it. While it is
+full, ``task_progress`` events are coalesced (only the newest per topic waits). A client that
+keeps it full (never read down to half) for 10 s is too slow: the socket closes with 4008
+after a ``closing`` message naming, per ``task:`` topic, the last ``seq`` delivered: subscribe
+again with those as ``after``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ PING_SECONDS = 20.0
 AUTH_SECONDS = 10.0
 BUFFER_SIZE = 256
 """Events waiting for a slow client before progress is coalesced and then the socket closed."""
+SLOW_SECONDS = 10.0
+"""How long the buffer may stay full (not read down to half) before the socket is closed."""
 MAX_TOPICS = 100
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_TOO_SLOW = 4008
@@ -121,15 +124,19 @@ class Outbox:
 
     ``offer`` keeps each topic's order. When the buffer is full a ``TaskProgress`` waits aside
     (a newer one replaces it) and goes out before that topic's next event; any other event
-    that does not fit marks the outbox ``overflowed``.
+    that does not fit marks the outbox ``overflowed``. ``put`` first waits for room, as long
+    as the client reads the buffer down to half within ``patience`` seconds.
     """
 
-    def __init__(self, size: int = BUFFER_SIZE) -> None:
+    def __init__(self, size: int = BUFFER_SIZE, patience: float = SLOW_SECONDS) -> None:
         self.size = size
+        self.patience = patience
         self.overflowed = False
         self._items: deque[ServerMessage] = deque()
         self._aside: dict[str, Event] = {}
         self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._full_since: float | None = None
 
     def __len__(self) -> int:
         return len(self._items) + len(self._aside)
@@ -155,12 +162,36 @@ class Outbox:
         self._ready.set()
         return not self.overflowed
 
+    async def put(self, topic: str, event: TaskEvent) -> bool:
+        """``offer`` once there is room (for a progress waiting aside too), or once too slow.
+
+        Followers wait here rather than buffer more: a replay reads storage no faster than
+        the client reads, and live events wait in their subscription only while the client
+        still reads the buffer down to half within ``patience`` seconds.
+        """
+        loop = asyncio.get_running_loop()
+        while not self.overflowed and not isinstance(event, TaskProgress):
+            if self.size - len(self._items) >= 1 + (topic in self._aside):
+                break
+            if self._full_since is None:
+                self._full_since = loop.time()
+            left = self._full_since + self.patience - loop.time()
+            if left <= 0:
+                break
+            self._room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), left)
+        return self.offer(topic, event)
+
     async def get(self, idle_seconds: float) -> ServerMessage | None:
         """The next message, or ``None`` after ``idle_seconds`` with nothing to send."""
         if not self._items and not self._aside:
             self._ready.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ready.wait(), idle_seconds)
+        if len(self._items) <= self.size // 2:
+            self._full_since = None
+        self._room.set()
         if self._items:
             return self._items.popleft()
         if self._aside:
@@ -205,7 +236,7 @@ class Session:
         self._socket = socket
         self._queue = queue
         self._feed = feed
-        self._outbox = Outbox()
+        self._outbox = Outbox(BUFFER_SIZE, SLOW_SECONDS)
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._delivered: dict[str, int] = {}
 
@@ -287,7 +318,7 @@ class Session:
             await self._queue.get(task_id)
             self._outbox.control(Subscribed(topic=topic, after=after))
             async for event in self._queue.events(task_id, after):
-                if not self._outbox.offer(topic, event):
+                if not await self._outbox.put(topic, event):
                     return
         except PbDeployerError as exc:
             self._outbox.control(Error(code=exc.code, message=exc.message, topic=topic))
@@ -297,7 +328,7 @@ class Session:
         try:
             self._outbox.control(Subscribed(topic=topic, after=0))
             async for data in subscription.messages():
-                if not self._outbox.offer(topic, _event_decoder.decode(data)):
+                if not await self._outbox.put(topic, _event_decoder.decode(data)):
                     return
         finally:
             await subscription.close()

@@ -81,16 +81,40 @@ class EventLog:
     async def flush(self) -> None:
         """Store everything emitted so far in one transaction, then publish it."""
         async with self._lock:
+            await self._write()
+
+    async def close_stream(self, task: Task, last: Sequence[TaskEvent]) -> None:
+        """End a task's stream: store ``last``, all that waits and the task's final row, publish.
+
+        Events and row go in one transaction, so whoever reads the row finished finds every
+        event stored, and whoever is told of the end by an event finds the row finished.
+        ``last`` joins the batch only under the lock: no other flush publishes it before.
+        """
+        topics = task_topics(task)
+        async with self._lock:
+            self._pending.extend((event, topics) for event in last)
+            self.forget(task.id)
             batch, self._pending = self._pending, []
             self._full.clear()
-            if not batch:
-                return
             try:
-                await self.events.add_many([event for event, _ in batch])
-            except Exception:  # the stream stays live; the lost rows only shorten replay
-                log.exception("could not store %d task events", len(batch))
-            for event, topics in batch:
-                self.publisher.publish(msgspec.json.encode(event), topics)
+                await self.events.add_many([event for event, _ in batch], final=task)
+            finally:  # a failure is the caller's to report; the stream stays live all the same
+                self._publish(batch)
+
+    async def _write(self) -> None:
+        batch, self._pending = self._pending, []
+        self._full.clear()
+        if not batch:
+            return
+        try:
+            await self.events.add_many([event for event, _ in batch])
+        except Exception:  # the stream stays live; the lost rows only shorten replay
+            log.exception("could not store %d task events", len(batch))
+        self._publish(batch)
+
+    def _publish(self, batch: Sequence[tuple[TaskEvent, tuple[str, ...]]]) -> None:
+        for event, topics in batch:
+            self.publisher.publish(msgspec.json.encode(event), topics)
 
     def start(self) -> None:
         if self._consumer is None:

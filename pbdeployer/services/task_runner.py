@@ -34,6 +34,8 @@ from pbdeployer.store.tasks import TaskRepository
 log = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = 10.0
 """After a cancel at shutdown, how long a body may take to stop before it is torn down."""
+PROGRESS_SAVE_SECONDS = 1.0
+"""How often a running task's percent and step, when they changed, are written to its row."""
 
 
 class _Running:
@@ -43,6 +45,10 @@ class _Running:
         self.ctx = ctx
         self.job: asyncio.Task[None] | None = None
         self.body: asyncio.Task[object] | None = None
+        self.saved = (0, "")
+        """The percent and step last written to the task's row."""
+        self.ending = False
+        """The body is over: storage, not this object, tells the task's state from now on."""
 
     def interrupt(self, *, force: bool = False) -> None:
         """Ask the body to stop through its cancel hook, or cancel it outright."""
@@ -88,6 +94,7 @@ class InProcessTaskQueue:
         handlers: Mapping[TaskKind, TaskHandler],
         *,
         workers: int = 4,
+        progress_interval: float = PROGRESS_SAVE_SECONDS,
     ) -> None:
         if workers < 1:
             raise InvalidInput.single("task_workers", "must be at least 1")
@@ -99,6 +106,8 @@ class InProcessTaskQueue:
         self._running: dict[str, _Running] = {}
         self._busy_servers: set[str] = set()
         self._open = False
+        self._progress_interval = progress_interval
+        self._saver: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Mark tasks a stopped controller left running ``interrupted``; queue the rest."""
@@ -111,6 +120,7 @@ class InProcessTaskQueue:
             await self._log.resume(task.id)
             self._queued.append(task)
         self._open = True
+        self._saver = asyncio.create_task(self._save_progress(), name="task-progress")
         self._dispatch()
 
     async def stop(self, grace: float = 30.0) -> None:
@@ -127,6 +137,10 @@ class InProcessTaskQueue:
         for running in list(self._running.values()):
             running.interrupt(force=True)
         await self._wait_running(CANCEL_WAIT_SECONDS)
+        if self._saver is not None:
+            self._saver.cancel()
+            await asyncio.gather(self._saver, return_exceptions=True)
+            self._saver = None
         await self._log.stop()
 
     async def submit(self, spec: TaskSpec) -> Task:
@@ -166,14 +180,14 @@ class InProcessTaskQueue:
                 error = TaskError(code="cancelled", message="cancelled before it started")
                 return await self._record_end(task, TaskStatus.CANCELLED, error)
         running = self._running.get(task_id)
-        if running is None:
+        if running is None or running.ending:
             return await self._tasks.get(task_id)
         running.interrupt()
         return self._live(running)
 
     async def get(self, task_id: str) -> Task:
         running = self._running.get(task_id)
-        if running is not None:
+        if running is not None and not running.ending:
             return self._live(running)
         return await self._tasks.get(task_id)
 
@@ -214,6 +228,7 @@ class InProcessTaskQueue:
         try:
             ctx.task = task = await self._begin(task)
             status, error, result = await self._call_body(running)
+            running.ending = True
             ctx.task = msgspec.structs.replace(task, progress=ctx.percent, step=ctx.step)
             await self._record_end(ctx.task, status, error, result)
         except Exception:  # storage failed: keep the queue alive; recovery will tidy up
@@ -253,7 +268,11 @@ class InProcessTaskQueue:
     async def _record_end(
         self, task: Task, status: TaskStatus, error: TaskError | None, result: Any = None
     ) -> Task:
-        """Store the final state first, then emit it, so a client told it ended can read it."""
+        """Store the final row with the last events in one transaction, then publish them.
+
+        A client that reads the finished row finds every event stored (``event_count`` of
+        them); one told of the end by an event finds the row finished.
+        """
         status_seq = self._log.next_seq(task.id)
         final_seq = self._log.next_seq(task.id)
         progress = 100 if status is TaskStatus.SUCCEEDED else task.progress
@@ -261,25 +280,39 @@ class InProcessTaskQueue:
             task, status=status, error=error, result=result, progress=progress,
             finished_at=_now(), event_count=final_seq,
         )  # fmt: skip
-        await self._tasks.save(task)
-        topics = task_topics(task)
         stamp = _now()
         changed = TaskStatusChanged(
             task_id=task.id, seq=status_seq, created=stamp, status=status, error=error
         )
-        self._log.emit(changed, topics)
         finished = TaskFinished(
             task_id=task.id, seq=final_seq, created=stamp, status=status,
             event_count=final_seq, error=error,
         )  # fmt: skip
-        self._log.emit(finished, topics)
-        self._log.forget(task.id)
+        await self._log.close_stream(task, [changed, finished])
         return task
 
     def _emit_status(self, task: Task) -> None:
         seq = self._log.next_seq(task.id)
         event = TaskStatusChanged(task_id=task.id, seq=seq, created=_now(), status=task.status)
         self._log.emit(event, task_topics(task))
+
+    async def _save_progress(self) -> None:
+        """Every interval, write the percent and step of running tasks that changed."""
+        while True:
+            await asyncio.sleep(self._progress_interval)
+            changed = {
+                task_id: (running.ctx.percent, running.ctx.step)
+                for task_id, running in self._running.items()
+                if (running.ctx.percent, running.ctx.step) != running.saved
+            }
+            try:
+                await self._tasks.save_progress(changed)
+            except Exception:  # a later round or the final save writes it
+                log.exception("could not save the progress of tasks %s", sorted(changed))
+                continue
+            for task_id, saved in changed.items():
+                if task_id in self._running:
+                    self._running[task_id].saved = saved
 
     async def _wait_running(self, seconds: float) -> None:
         jobs = [r.job for r in self._running.values() if r.job is not None]

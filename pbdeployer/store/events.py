@@ -9,7 +9,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pbdeployer.models.task_events import TaskEvent
+from pbdeployer.models.tasks import Task
 from pbdeployer.store.task_tables import task_events
+from pbdeployer.store.tasks import save_row
 
 _decoder = msgspec.json.Decoder(TaskEvent)
 
@@ -18,9 +20,13 @@ class TaskEventRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def add_many(self, events: Sequence[TaskEvent]) -> None:
-        """Insert a batch in one transaction (one round trip for the whole batch)."""
-        if not events:
+    async def add_many(self, events: Sequence[TaskEvent], *, final: Task | None = None) -> None:
+        """Insert a batch in one transaction (one round trip for the whole batch).
+
+        With ``final`` (a task that has ended) its row is written in the same transaction: a
+        reader sees the task finished only with all its events stored.
+        """
+        if not events and final is None:
             return
         rows = [
             {
@@ -33,7 +39,10 @@ class TaskEventRepository:
             for event in events
         ]
         async with self.engine.begin() as conn:
-            await conn.execute(insert(task_events), rows)
+            if rows:
+                await conn.execute(insert(task_events), rows)
+            if final is not None:
+                await save_row(conn, final)
 
     async def after(self, task_id: str, after_seq: int = 0) -> list[TaskEvent]:
         """A task's events with ``seq`` above ``after_seq``, in order."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, Row, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pbdeployer.errors import NotFound
 from pbdeployer.models.common import PageRequest
@@ -33,6 +34,15 @@ def _to_task(row: Row[Any]) -> Task:
     return msgspec.convert({**fields, "error": error}, Task)
 
 
+async def save_row(conn: AsyncConnection, task: Task) -> None:
+    """Write ``task`` over its row within the caller's transaction."""
+    values = _values(task)
+    del values["id"]
+    result = await conn.execute(update(tasks).where(tasks.c.id == task.id).values(values))
+    if result.rowcount == 0:
+        raise NotFound(f"task '{task.id}' does not exist")
+
+
 class TaskRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -44,13 +54,19 @@ class TaskRepository:
 
     async def save(self, task: Task) -> Task:
         """Write the task's current state over its row."""
-        values = _values(task)
-        del values["id"]
         async with self.engine.begin() as conn:
-            result = await conn.execute(update(tasks).where(tasks.c.id == task.id).values(values))
-        if result.rowcount == 0:
-            raise NotFound(f"task '{task.id}' does not exist")
+            await save_row(conn, task)
         return task
+
+    async def save_progress(self, changes: Mapping[str, tuple[int, str]]) -> None:
+        """Write ``(percent, step)`` by task id, in one transaction, to rows still running."""
+        if not changes:
+            return
+        running = tasks.c.status == TaskStatus.RUNNING.value
+        async with self.engine.begin() as conn:
+            for task_id, (percent, step) in changes.items():
+                query = update(tasks).where(tasks.c.id == task_id, running)
+                await conn.execute(query.values(progress=percent, step=step))
 
     async def get(self, task_id: str) -> Task:
         async with self.engine.connect() as conn:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from pbdeployer.events import EventLog, MemoryPublisher, Subscription, task_topics
 from pbdeployer.models.task_events import TaskEvent, TaskFinished, TaskLogLine
 from pbdeployer.models.tasks import Task, TaskKind, TaskStatus
-from pbdeployer.settings import Settings
+from pbdeployer.settings import DATABASE_FILE, Settings
 from pbdeployer.store import Database
 from pbdeployer.store.events import TaskEventRepository
 from pbdeployer.store.tasks import TaskRepository
@@ -171,3 +173,34 @@ async def test_an_event_both_stored_and_live_arrives_once(rows: TaskEventReposit
     await log.flush()
     events = await asyncio.wait_for(follower, 5)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
+
+
+class SeesStorage(MemoryPublisher):
+    """Reads the database file on every publish: what a reader elsewhere finds at that moment."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.seen: list[tuple[str, int]] = []
+
+    def publish(self, data: bytes, topics: Sequence[str]) -> None:
+        with closing(sqlite3.connect(self.path)) as db:
+            [(status,)] = db.execute("SELECT status FROM tasks WHERE id = ?", (TASK.id,))
+            [(count,)] = db.execute("SELECT count(*) FROM task_events WHERE task_id = ?", [TASK.id])
+        self.seen.append((status, count))
+        super().publish(data, topics)
+
+
+async def test_a_stream_ends_with_its_row_and_events_stored_before_publication(
+    rows: TaskEventRepository, tmp_path: Path
+) -> None:
+    publisher = SeesStorage(tmp_path / DATABASE_FILE)
+    log = EventLog(rows, publisher)
+    log.emit(line(log, "from the body"), task_topics(TASK))
+    final = msgspec.structs.replace(TASK, status=TaskStatus.SUCCEEDED, finished_at=NOW)
+    end = finished(log)
+    await log.close_stream(msgspec.structs.replace(final, event_count=end.seq), [end])
+
+    assert publisher.seen == [("succeeded", 2), ("succeeded", 2)]
+    assert (await TaskRepository(rows.engine).get(TASK.id)).event_count == 2
+    assert log.next_seq(TASK.id) == 1  # the numbering is forgotten with the stream

@@ -62,10 +62,12 @@ async def make_queue(
     started: list[InProcessTaskQueue] = []
 
     async def make(
-        handlers: Mapping[TaskKind, TaskHandler], workers: int = 4
+        handlers: Mapping[TaskKind, TaskHandler], workers: int = 4, progress_interval: float = 1.0
     ) -> InProcessTaskQueue:
         log = EventLog(event_rows, MemoryPublisher())
-        queue = InProcessTaskQueue(task_rows, log, handlers, workers=workers)
+        queue = InProcessTaskQueue(
+            task_rows, log, handlers, workers=workers, progress_interval=progress_interval
+        )
         await queue.start()
         started.append(queue)
         return queue
