@@ -6,15 +6,17 @@ import os
 from types import TracebackType
 
 from pbdeployer.artifacts import BlobStore
-from pbdeployer.events import EventLog, MemoryPublisher
+from pbdeployer.events import EventLog, MemoryPublisher, Publisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
 from pbdeployer.services import (
     AppService,
+    DeploymentService,
     HealthService,
     HostTasks,
     InProcessTaskQueue,
     OperationHandlers,
+    ReleaseHandlers,
     SecurityService,
     ServerService,
     ServiceControl,
@@ -50,9 +52,10 @@ class Deployer:
         self.setup = SetupService(store, runs)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
-        self.publisher = MemoryPublisher()
+        self.publisher: Publisher = MemoryPublisher()
         self.event_log = EventLog(store.task_events, self.publisher)
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
+        handlers |= ReleaseHandlers.from_settings(store, runs, self.blobs, settings).handlers()
         self.tasks = InProcessTaskQueue(
             store.tasks, self.event_log, handlers, workers=settings.task_workers
         )
@@ -64,6 +67,12 @@ class Deployer:
             records=store.tasks,
             events=store.task_events,
         )
+        self.deployments = DeploymentService(store, self.tasks)
+
+    def use_publisher(self, publisher: Publisher) -> None:
+        """Fan task events out through ``publisher`` (the API's channels); call before ``start``."""
+        self.publisher = publisher
+        self.event_log.publisher = publisher
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Deployer:
@@ -77,6 +86,7 @@ class Deployer:
         self.blobs.sweep_tmp()  # uploads a crashed process left half-received
         self.runner.reap_orphans()  # ansible and ssh processes a crashed controller left
         await self.tasks.start()  # marks tasks a crash left running as interrupted
+        await self.deployments.recover_interrupted()  # and puts their apps back on a release
 
     async def close(self) -> None:
         await self.tasks.stop(self.settings.task_stop_grace_seconds)

@@ -10,6 +10,7 @@
     ├── StorageFull(OSError)            the data dir ran out of space
     └── RunError                        an Ansible run did not succeed
         ├── RunFailed                   a task failed on a host
+        │   └── ReleaseFailed           a release failed its health check (rolled back or not)
         ├── HostUnreachable             SSH could not reach the host
         ├── HostKeyChanged              the host presented a different key than recorded
         ├── RunTimeout(TimeoutError)    the run or its output went quiet for too long
@@ -97,6 +98,10 @@ class RunError(PbDeployerError):
 
 class RunFailed(RunError):
     code = "run_failed"
+
+
+class ReleaseFailed(RunFailed):
+    code = "release_failed"
 
 
 class HostUnreachable(RunError):

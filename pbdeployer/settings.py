@@ -27,8 +27,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_timeout_seconds: float = 3600.0
     run_idle_timeout_seconds: float = 600.0
     ssh_connect_timeout_seconds: int = 10
+    ssh_keepalive_seconds: int = 15
+    """A connection that stays silent for 4 of these intervals counts as lost."""
     task_workers: int = 4
     task_stop_grace_seconds: float = 30.0
+    deploy_health_timeout_seconds: float = 30.0
+    deploy_health_interval_seconds: float = 0.2
+    deploy_keep_releases: int = 5
+    deploy_keep_snapshots: int = 5
+    deploy_recover_seconds: float = 60.0
 
     def __repr__(self) -> str:
         """Never print the token or a database URL that may hold a password."""

@@ -20,6 +20,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 PINNED_VERSIONS = ("0.40.5", "0.40.6")
+_COLLECTION = """migrate((app) => {
+  app.save(new Collection({
+    type: "base", name: "NAME", listRule: "", viewRule: "", createRule: "",
+    fields: [{ name: "text", type: "text" }],
+  }));
+}, (app) => {
+  app.delete(app.findCollectionByNameOrId("NAME"));
+});
+"""
+
+
+def collection_migration(name: str) -> str:
+    """A JS migration creating collection ``name`` (field ``text``) anyone may list and add to."""
+    return _COLLECTION.replace("NAME", name)
+
+
 _CHUNK = 1 << 20
 _EXECUTABLE = 0o755
 

@@ -15,8 +15,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from pbdeployer import __version__
 from pbdeployer.api.auth import token_guard
+from pbdeployer.api.channels import ChannelsPublisher, EventChannels
 from pbdeployer.api.controllers import (
     AppController,
+    AppDeploymentController,
+    DeploymentController,
     HealthController,
     SecurityController,
     ServerController,
@@ -69,6 +72,8 @@ def create_app(
 ) -> Litestar:
     """Build the app; the deployer (and with it the task queue) runs for the app's lifespan."""
     deployer = deployer or Deployer.open(settings)
+    channels = EventChannels()
+    deployer.use_publisher(ChannelsPublisher(channels))
     token = token or load_or_create_token(settings)[0]
 
     @asynccontextmanager
@@ -90,18 +95,22 @@ def create_app(
             SecurityController,
             ServicesController,
             TaskController,
+            AppDeploymentController,
+            DeploymentController,
             events_socket(token, deployer.tasks, deployer.publisher),
         ],
         guards=[token_guard(token)],
         dependencies={
             "deployer": Provide(lambda: deployer, sync_to_thread=False),
             "host_tasks": Provide(lambda: deployer.operations, sync_to_thread=False),
+            "deployments": Provide(lambda: deployer.deployments, sync_to_thread=False),
         },
     )
     return Litestar(
         route_handlers=[v1],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=openapi_config(),
+        plugins=[channels],
         lifespan=[lifespan],
         debug=False,
     )

@@ -139,6 +139,68 @@ TASK_EVENTS = [
      "message": ""},
 ]  # fmt: skip
 PACKAGES = {"packages": ["htop", "sqlite3"]}
+DEPLOYMENT_ID = "01JH8ZB3C4D5E6F7G8H9J0K1M2"
+DEPLOY = {"version_id": VERSION_ID}
+ROLLBACK = {"restore_data": False}
+DEPLOYMENT_QUEUED: dict[str, Any] = {
+    "id": DEPLOYMENT_ID,
+    "created": _STAMP,
+    "updated": _STAMP,
+    "app_id": APP_ID,
+    "version_id": VERSION_ID,
+    "status": "queued",
+    "logs": "",
+    "started_at": None,
+    "completed_at": None,
+    "server_id": SERVER_ID,
+    "kind": "deploy",
+    "task_id": TASK_ID,
+    "previous_version_id": None,
+    "release": "1.4.0",
+    "progress": 0,
+    "step": "",
+    "restore_data": False,
+    "rolled_back": False,
+    "restored_data": False,
+    "snapshot": None,
+    "error_code": None,
+    "error_message": None,
+}
+DEPLOYMENT_SUCCEEDED = DEPLOYMENT_QUEUED | {
+    "status": "succeeded",
+    "started_at": "2026-01-01T12:00:01Z",
+    "completed_at": "2026-01-01T12:00:05Z",
+    "progress": 100,
+    "step": "done",
+    "snapshot": "/opt/pocketbase/blog/backups/01JH8ZB3C4D5E6F7G8H9J0K1M2",
+    "logs": "12:00:01 deploy of release 1.4.0 started\n12:00:05 deployed and healthy",
+}
+DEPLOYMENT_STATE = {
+    "id": DEPLOYMENT_ID,
+    "status": "running",
+    "percent": 60,
+    "step": "switch",
+    "created": _STAMP,
+    "started_at": "2026-01-01T12:00:01Z",
+    "completed_at": None,
+    "queued_seconds": 1.0,
+    "duration_seconds": None,
+    "error_code": None,
+    "error_message": None,
+}
+_DURATIONS = {"p50_seconds": 4.2, "p95_seconds": 7.9}
+DEPLOYMENT_STATS = {
+    "since": "2025-12-02T12:00:00Z",
+    "until": _STAMP,
+    "total": 10,
+    "by_status": {"failed": 1, "succeeded": 9},
+    "success_rate": 0.9,
+    "duration": _DURATIONS,
+    "apps": [
+        {"app_id": APP_ID, "total": 10, "by_status": {"failed": 1, "succeeded": 9},
+         "success_rate": 0.9, "duration": _DURATIONS},
+    ],
+}  # fmt: skip
 LOCKDOWN = {"extra_ports": [8443]}
 RESTART = {"action": "restart"}
 UNIT = {

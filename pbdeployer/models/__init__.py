@@ -17,6 +17,7 @@ from pbdeployer.models.health import (
     ServerReachability,
 )
 from pbdeployer.models.ids import is_id, new_id
+from pbdeployer.models.releases import ReleaseReport
 from pbdeployer.models.servers import Server, ServerCreate, ServerFilter, ServerUpdate
 from pbdeployer.models.units import LogLine, UnitStatus
 from pbdeployer.models.versions import (
@@ -47,6 +48,7 @@ __all__ = [
     "LogLine",
     "Page",
     "PageRequest",
+    "ReleaseReport",
     "Server",
     "ServerCreate",
     "ServerFilter",

@@ -26,6 +26,8 @@ class TaskKind(enum.StrEnum):
     SERVICE_LOGS = "service_logs"
     DEPLOY = "deploy"
     ROLLBACK = "rollback"
+    DEPLOY_RECOVER = "deploy_recover"
+    """Put an app back on a known release after its deployment was cut short."""
 
 
 class TaskStatus(enum.StrEnum):

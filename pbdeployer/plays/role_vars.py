@@ -83,10 +83,33 @@ class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     service_logs_since: str | UnsetType = UNSET
 
 
+class AppReleaseVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    app_release_name: str | UnsetType = UNSET
+    app_release_user: str | UnsetType = UNSET
+    app_release_group: str | UnsetType = UNSET
+    app_release_path: str | UnsetType = UNSET
+    app_release_binary: str | UnsetType = UNSET
+    app_release_port: int | UnsetType = UNSET
+    app_release_release: str | UnsetType = UNSET
+    app_release_version_id: str | UnsetType = UNSET
+    app_release_zip_src: str | UnsetType = UNSET
+    app_release_zip_sha256: str | UnsetType = UNSET
+    app_release_deployment_id: str | UnsetType = UNSET
+    app_release_mode: str | UnsetType = UNSET
+    app_release_health_timeout: float | UnsetType = UNSET
+    app_release_health_interval: float | UnsetType = UNSET
+    app_release_keep_releases: int | UnsetType = UNSET
+    app_release_keep_snapshots: int | UnsetType = UNSET
+    app_release_restore_snapshot: str | UnsetType = UNSET
+    app_release_recover_target: str | UnsetType = UNSET
+    app_release_recover_drop: str | UnsetType = UNSET
+
+
 ROLE_VARS: dict[str, type[RoleVars]] = {
     "user": UserVars,
     "packages": PackagesVars,
     "lockdown": LockdownVars,
     "audit": AuditVars,
     "service": ServiceVars,
+    "app_release": AppReleaseVars,
 }

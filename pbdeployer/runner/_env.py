@@ -71,7 +71,7 @@ def ssh_args(settings: Settings) -> str:
         "StrictHostKeyChecking=accept-new",
         f"UserKnownHostsFile={settings.known_hosts_file.resolve()}",
         "GlobalKnownHostsFile=/dev/null",
-        "ServerAliveInterval=15",
+        f"ServerAliveInterval={settings.ssh_keepalive_seconds}",
         "ServerAliveCountMax=4",
     ]
     return " ".join(f"-o {shlex.quote(option)}" for option in options)

@@ -2,8 +2,10 @@
 
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
+from pbdeployer.services.deployments import DeploymentService
 from pbdeployer.services.health import HealthService
 from pbdeployer.services.operations import AuditWithAge, HostTasks
+from pbdeployer.services.releases import ReleaseHandlers
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
@@ -25,12 +27,14 @@ __all__ = [
     "MUTATING_KINDS",
     "AppService",
     "AuditWithAge",
+    "DeploymentService",
     "EventCallback",
     "HealthService",
     "HostRuns",
     "HostTasks",
     "InProcessTaskQueue",
     "OperationHandlers",
+    "ReleaseHandlers",
     "SecurityService",
     "ServerService",
     "ServiceControl",

@@ -18,7 +18,7 @@ import msgspec
 from pbdeployer.errors import InvalidInput
 from pbdeployer.events import EventLog, task_topics
 from pbdeployer.models import AuditReport, LogLine, Server, UnitStatus
-from pbdeployer.models.run import PlaybookInvocation, RunEvent, RunResult
+from pbdeployer.models.run import PlaybookInvocation, RunEvent, RunResult, TaskStarted
 from pbdeployer.models.task_events import (
     ServerStatus,
     ServiceStatus,
@@ -72,8 +72,11 @@ class TaskContext:
         self._cancel_hook = None
 
     def on_run_event(self, event: RunEvent) -> None:
-        if not self._closed:
-            self.emit(from_run_event(self.task.id, self.next_seq(), event))
+        if self._closed:
+            return
+        if isinstance(event, TaskStarted):
+            self.step = event.task  # the task's step is the Ansible task now under way
+        self.emit(from_run_event(self.task.id, self.next_seq(), event))
 
     def progress(self, percent: int, step: str = "") -> None:
         if self._closed:
@@ -146,6 +149,17 @@ class TaskRuns(HostRuns):
         finally:
             ctx.set_cancel(None)
 
+    async def run_to_end(
+        self,
+        invocation: PlaybookInvocation,
+        server: Server,
+        on_event: EventCallback | None = None,
+    ) -> RunResult:
+        """Run without the task's cancel: the clean-up a cancel itself asked for must finish."""
+        ctx = current_task_context()
+        fallback = ctx.on_run_event if ctx is not None else None
+        return await super().run(invocation, server, on_event or fallback)
+
 
 class TaskQueue(Protocol):
     """Background execution of tasks, persisted, with a replayable event stream per task."""
@@ -186,6 +200,7 @@ MUTATING_KINDS = frozenset(
         TaskKind.SERVICE_CONTROL,
         TaskKind.DEPLOY,
         TaskKind.ROLLBACK,
+        TaskKind.DEPLOY_RECOVER,
     }
 )
 """Kinds that change their server: one of them at a time per server."""

@@ -1,10 +1,10 @@
 """Persistence: the only package that imports SQLAlchemy. Repositories return models."""
 
 from pbdeployer.store.database import Database
+from pbdeployer.store.deployments import DeploymentRepository
 from pbdeployer.store.events import TaskEventRepository
 from pbdeployer.store.repositories import (
     AppRepository,
-    DeploymentRepository,
     ServerRepository,
     Store,
     VersionRepository,

@@ -7,11 +7,10 @@ from collections.abc import Collection
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pbdeployer.errors import Conflict, NotFound
+from pbdeployer.errors import Conflict, DeploymentLocked, NotFound
 from pbdeployer.models import (
     App,
     AppFilter,
-    Deployment,
     DeploymentStatus,
     PageRequest,
     Server,
@@ -21,6 +20,7 @@ from pbdeployer.models import (
 )
 from pbdeployer.store import tables
 from pbdeployer.store.audits import AuditRepository
+from pbdeployer.store.deployments import DeploymentRepository
 from pbdeployer.store.events import TaskEventRepository
 from pbdeployer.store.repository import Repository
 from pbdeployer.store.tasks import TaskRepository
@@ -90,6 +90,12 @@ class AppRepository(Repository[App]):
                 versions.c.app_id == app_id, versions.c.zip_sha256.is_not(None)
             )
             zips = set((await conn.execute(held)).scalars())
+            locks = tables.deploy_locks
+            holder = select(locks.c.deployment_id).where(locks.c.app_id == app_id)
+            if (busy := (await conn.execute(holder)).scalar_one_or_none()) is not None:
+                raise DeploymentLocked(
+                    f"app '{app_id}' is being deployed by deployment '{busy}'; wait or cancel it"
+                )
             await conn.execute(
                 delete(tables.deployments).where(tables.deployments.c.app_id == app_id)
             )
@@ -139,21 +145,6 @@ class VersionRepository(Repository[Version]):
             gone = await conn.execute(delete(self.table).where(self.table.c.id == version_id))
         if gone.rowcount == 0:
             raise NotFound(f"version '{version_id}' does not exist")
-
-
-class DeploymentRepository(Repository[Deployment]):
-    table = tables.deployments
-    model = Deployment
-    noun = "deployment"
-
-    async def count_for_version(
-        self, version_id: str, statuses: Collection[DeploymentStatus] | None = None
-    ) -> int:
-        """Deployments of a version, all of them or only those in ``statuses``."""
-        where = [self.table.c.version_id == version_id]
-        if statuses is not None:
-            where.append(self.table.c.status.in_([status.value for status in statuses]))
-        return await self.count(*where)
 
 
 class Store:

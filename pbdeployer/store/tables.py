@@ -114,8 +114,30 @@ deployments = Table(
     Column("logs", Text, nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("completed_at", UtcDateTime(), nullable=True),
+    Column("server_id", String(26), nullable=True),
+    Column("kind", String(20), nullable=False, server_default="deploy"),
+    Column("task_id", String(26), nullable=True),
+    Column("previous_version_id", String(26), nullable=True),
+    Column("release", String(64), nullable=False, server_default=""),
+    Column("progress", Integer, nullable=False, server_default="0"),
+    Column("step", Text, nullable=False, server_default=""),
+    Column("restore_data", Boolean, nullable=False, server_default="0"),
+    Column("rolled_back", Boolean, nullable=False, server_default="0"),
+    Column("restored_data", Boolean, nullable=False, server_default="0"),
+    Column("snapshot", Text, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
     Index("ix_deployments_app_id", "app_id"),
     Index("ix_deployments_version_id", "version_id"),
+    Index("ix_deployments_created", "created"),
+)
+
+deploy_locks = Table(
+    "deploy_locks",
+    metadata,
+    Column("app_id", String(26), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("deployment_id", String(26), nullable=False),
+    Column("acquired_at", UtcDateTime(), nullable=False),
 )
 
 audit_reports = Table(

@@ -154,6 +154,16 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     form = {"app_id": app["id"], "version_number": "2"}
     call("POST", "/versions/with-zip", 201, data=form, files={"file": zipped["content"]})
     call("DELETE", f"/apps/{app['id']}", 409)
+    deploy = {"version_id": version["id"]}
+    call("POST", f"/apps/{app['id']}/deploy", 409, json=deploy)  # the server is not set up
+    call("POST", f"/apps/{app['id']}/deploy", 422, json={"version_id": key_path})
+    call("POST", f"/apps/{app['id']}/rollback", 409)  # nothing to go back to
+    call("GET", "/deployments", 200, params={"app_id": app["id"]})
+    call("GET", "/deployments/stats", 200)
+    nodeploy = "/deployments/01NOSUCHDEPLOYMENT00000000"
+    call("GET", nodeploy, 404)
+    call("GET", f"{nodeploy}/status", 404)
+    call("POST", f"{nodeploy}/cancel", 404)
 
     call("POST", "/servers", 400, content=b"{broken", headers={"content-type": "application/json"})
     call("POST", "/servers", 400)

@@ -1,6 +1,7 @@
 """One controller per resource; each handler parses, calls one service method, returns a model."""
 
 from pbdeployer.api.controllers.apps import AppController
+from pbdeployer.api.controllers.deployments import AppDeploymentController, DeploymentController
 from pbdeployer.api.controllers.health import HealthController
 from pbdeployer.api.controllers.operations import (
     SecurityController,
@@ -13,6 +14,8 @@ from pbdeployer.api.controllers.versions import VersionController
 
 __all__ = [
     "AppController",
+    "AppDeploymentController",
+    "DeploymentController",
     "HealthController",
     "SecurityController",
     "ServerController",

@@ -11,9 +11,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pbdeployer.models import App, AppStatus, Server
+from pbdeployer.models import App, AppStatus, Server, Version
 from pbdeployer.models.run import PlaybookInvocation
-from pbdeployer.plays import audit, lockdown, service, setup
+from pbdeployer.plays import audit, deploy, lockdown, service, setup
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plays"
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)
@@ -45,6 +45,19 @@ APP = App(
     current_version="1.0.0",
     status=AppStatus.RUNNING,
 )
+VERSION = Version(
+    id="01JH8Z8D3W6N9P2Q4R5S6T7V8W",
+    created=STAMP,
+    updated=STAMP,
+    app_id=APP.id,
+    version_number="1.1.0",
+    deployment_zip="sha256:" + "ab" * 32,
+    notes="",
+    zip_sha256="ab" * 32,
+)
+ZIP = Path("/var/lib/pbdeployer/blobs/ab/" + "ab" * 32)
+OPTIONS = deploy.DeployOptions(health_timeout=20.0, keep_releases=3)
+DEPLOYMENT = "01JH8Z9E4X7P0Q3R5S6T7V8W9X"
 
 CASES: dict[str, Callable[[], PlaybookInvocation]] = {
     "setup": lambda: setup.setup(SERVER, ["jq", "htop"]),
@@ -56,6 +69,11 @@ CASES: dict[str, Callable[[], PlaybookInvocation]] = {
     "service_restart": lambda: service.control(APP, SERVER, service.ServiceAction.RESTART),
     "service_status": lambda: service.status(APP, SERVER),
     "service_logs": lambda: service.logs(APP, SERVER, lines=50, since="2026-01-01 00:00:00"),
+    "deploy": lambda: deploy.deploy(APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS),
+    "rollback": lambda: deploy.rollback(
+        APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS, "/opt/pocketbase/blog/backups/01JH8Z"
+    ),
+    "recover": lambda: deploy.recover(APP, SERVER, DEPLOYMENT, "1.0.0", "1.1.0", OPTIONS),
 }
 
 
