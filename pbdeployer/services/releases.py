@@ -21,6 +21,7 @@ from pbdeployer.errors import (
     HostUnreachable,
     InvalidInput,
     NotFound,
+    PbDeployerError,
     ReleaseFailed,
     RunCancelled,
     RunError,
@@ -56,6 +57,7 @@ _CONTROLLER_ACTIONS = frozenset(
                  "include_role", "import_role", "fail", "validate_argument_spec")
 )  # fmt: skip
 """Actions that run on the controller: seeing them does not mean the host was reached."""
+_RECONNECT = "fix the connection and deploy again (a partly uploaded release is cleaned up then)"
 RECOVER_SECONDS = 60.0
 """How long a recovery keeps trying a host that does not answer (a reboot, a network blip)."""
 
@@ -190,8 +192,8 @@ class ReleaseHandlers:
             ending = await self._after_error(job, tracker, exc)
             await self._finish(job, tracker, ending)
             raise _failure(ending) from exc
-        except BaseException:
-            await self._finish(job, tracker, self._crashed(job))
+        except BaseException as exc:
+            await self._finish(job, tracker, self._crashed(job, exc))
             raise
         ending = self._after_run(job, tracker.report)
         await self._finish(job, tracker, ending)
@@ -344,14 +346,15 @@ class ReleaseHandlers:
             report=report,
         )  # fmt: skip
 
-    def _unswitched(self, job: Job, cause: str, exc: RunError) -> Ending:
+    def _unswitched(
+        self, job: Job, cause: str, exc: PbDeployerError, advice: str = _RECONNECT
+    ) -> Ending:
         """Cut short before the switch step: ``current`` still names the previous release."""
         live = job.previous_release
         where = f"the app stays on release '{live}'" if live else "nothing was started"
         return Ending(
             status=DeploymentStatus.FAILED, error_code=exc.code,
-            message=f"{cause}; nothing was switched, {where} — fix the connection and deploy "
-            "again (a partly uploaded release is cleaned up then)",
+            message=f"{cause}; nothing was switched, {where} — {advice}",
             app_status=AppStatus.RUNNING if job.app.current_version else AppStatus.NEW,
             current_version=job.app.current_version,
         )  # fmt: skip
@@ -364,7 +367,9 @@ class ReleaseHandlers:
             app_status=AppStatus.FAILED, current_version=job.app.current_version,
         )  # fmt: skip
 
-    def _crashed(self, job: Job) -> Ending:
+    def _crashed(self, job: Job, exc: BaseException) -> Ending:
+        if isinstance(exc, PbDeployerError):  # refused before the run began (zip gone ...)
+            return self._unswitched(job, exc.message, exc, "fix that and deploy again")
         return self._unknown(job, "the deployment stopped on an unexpected error", "internal_error")
 
     def _version_of(self, job: Job, release: str | None) -> str | None:

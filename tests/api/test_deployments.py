@@ -175,6 +175,20 @@ def test_unreachable_host_fails_before_the_switch_and_frees_the_lock(
     assert deploying.deploy(app, version).status_code == 202  # the lock was released
 
 
+def test_a_zip_gone_from_the_store_fails_the_deployment_before_any_run(
+    deploying: Deploying, closed_port: int
+) -> None:
+    app = deploying.app(deploying.server(closed_port))
+    version = deploying.version(app)
+    deploying.deployer.blobs.path(version["zip_sha256"]).unlink()
+    ended = deploying.wait(deploying.deploy(app, version).json()["id"])
+    assert ended["status"] == "failed"
+    assert ended["error_code"] == "validation_failed"
+    assert "no longer stored" in ended["error_message"]
+    assert "nothing was switched" in ended["error_message"]
+    assert deploying.client.get(f"/apps/{app['id']}").json()["status"] == "new"
+
+
 def test_second_deploy_of_an_app_is_locked_until_the_first_ends(
     deploying: Deploying, silent_port: int, expect_error: ErrorCheck
 ) -> None:
