@@ -17,11 +17,17 @@ import httpx
 import pytest
 
 from pbdeployer.models.deployments import Deployment, DeploymentStatus
-from pbdeployer.plays.deploy import DEPLOY_STEPS
+from pbdeployer.plays.deploy import DEPLOY_STEPS, SWITCH_TASK
 from pbdeployer.store import Store
 from pbdeployer.testing._network import veth_name
 from pbdeployer.testing.hosts import HostPool, TestHost
-from tests.integration.test_deployments import Host, World, open_world, wait_for_step
+from tests.integration.test_deploy_on_hosts import (
+    SLOW_START,
+    Host,
+    World,
+    open_world,
+    wait_for_step,
+)
 from tests.pocketbase import build_app_zip, pocketbase_binary
 from tests.served import Controller
 
@@ -97,9 +103,11 @@ async def test_network_cut_mid_upload(faulty: World) -> None:
 
 
 async def test_host_reboots_mid_deploy(faulty: World, host_pool: HostPool) -> None:
-    app, host, big = await live_on_v1(faulty)
-    started = await faulty.deployer.deployments.deploy(app.id, big.id)
-    await wait_for_step(faulty, started, UPLOAD_STEP)
+    """The reboot comes after the switch, while the new release is still starting."""
+    app, host, _ = await live_on_v1(faulty)
+    slow = await faulty.version(app, "v3", SLOW_START)
+    started = await faulty.deployer.deployments.deploy(app.id, slow.id)
+    await wait_for_step(faulty, started, DEPLOY_STEPS[SWITCH_TASK][1])
     await asyncio.to_thread(host_pool.reboot, faulty.host)
     ended = await faulty.deployer.deployments.wait(started.id)
     assert ended.status is DeploymentStatus.FAILED
