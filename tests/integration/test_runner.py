@@ -131,7 +131,12 @@ async def test_refused_connection_is_unreachable(
         await Runner(settings).start(PING, [server]).result()
     assert time.monotonic() - started < 10
     assert caught.value.host == server.name
-    assert "Connection refused" in caught.value.message
+    assert f"Cannot reach server '{server.name}' ({dead_address.address}:22)" in (
+        caught.value.message
+    )
+    # ssh says "Connection refused"; under load Ansible may first see its pipe to ssh break
+    # and report that instead (ansible-core's ssh plugin with pipelining).
+    assert any(why in caught.value.message for why in ("Connection refused", "Broken pipe"))
 
 
 async def test_silent_address_is_unreachable_within_the_connect_timeout(
