@@ -282,7 +282,7 @@ class ReleaseHandlers:
         )
 
     async def _after_error(self, job: Job, tracker: ReleaseTracker, exc: RunError) -> Ending:
-        if tracker.report is not None:  # the release step itself failed and said why
+        if tracker.report is not None and not tracker.switch_started:  # failed and said why
             return self._unhealthy(job, tracker.report, exc.message)
         unreachable = isinstance(exc, _UNREACHABLE)
         cause = f"the host could not be reached ({exc.message})" if unreachable else exc.message
