@@ -77,6 +77,11 @@ def ssh_args(settings: Settings) -> str:
     return " ".join(f"-o {shlex.quote(option)}" for option in options)
 
 
+# Filters name a module, not cryptography's warning class: Python reads PYTHONWARNINGS before
+# it can import a third-party category, and drops such a filter with a message of its own.
+_QUIET_WARNINGS = "ignore::UserWarning:ansible._internal._ssh._ssh_agent"
+
+
 def ansible_env(
     settings: Settings,
     *,
@@ -109,6 +114,9 @@ def ansible_env(
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_SYSTEM_WARNINGS": "False",
         "PYTHONUNBUFFERED": "1",
+        # ansible-core imports cryptography's deprecated DSA API; the warning it prints would
+        # reach every run's output as events that say nothing about the run.
+        "PYTHONWARNINGS": _QUIET_WARNINGS,
     }
     env.update({k: v for k, v in os.environ.items() if k in _PASS_THROUGH_ANSIBLE})
     if use_agent and credentials.ssh_auth_sock:
