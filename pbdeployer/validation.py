@@ -11,7 +11,10 @@ import ipaddress
 import posixpath
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar, get_type_hints
+
+import msgspec
 
 from pbdeployer.errors import FieldProblem, InvalidInput
 
@@ -129,8 +132,16 @@ class Problems:
         self.items: list[FieldProblem] = []
 
     def check(self, field: str, value: object, check: Callable[..., str | None]) -> None:
-        """Run ``check`` when ``value`` is set (``None`` and UNSET are skipped)."""
-        if value is None or not isinstance(value, str | int) or isinstance(value, bool):
+        """Run ``check`` when ``value`` is set (``None`` and UNSET are skipped).
+
+        A value of another type than ``check`` takes (``True`` or ``22.5`` for a port) is a
+        problem, never skipped.
+        """
+        if value is None or value is msgspec.UNSET:
+            return
+        kind = _checked_type(check)
+        if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
+            self.add(field, f"must be {_TYPE_NAMES.get(kind, kind.__name__)}")
             return
         reason = check(value)
         if reason is not None:
@@ -142,6 +153,36 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.items:
             raise InvalidInput(self.items)
+
+
+def check_types(data: msgspec.Struct) -> None:
+    """Refuse fields whose value is not of the declared type.
+
+    msgspec checks types when it decodes, not when a struct is built in Python, so a library
+    caller's ``ServerCreate(port=True)`` must be checked here before anything uses it.
+    """
+    problems = Problems()
+    for info in msgspec.structs.fields(data):
+        value = getattr(data, info.name)
+        if value is msgspec.UNSET:
+            continue
+        try:
+            msgspec.convert(value, info.type, strict=True)
+        except msgspec.ValidationError as exc:
+            reason, _, path = str(exc).partition(" - at `$")
+            problems.add(info.name + path.rstrip("`"), reason)
+    problems.raise_if_any()
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
+
+
+@cache
+def _checked_type(check: Callable[..., str | None]) -> type[Any]:
+    """The type of the value a ``check_*`` function takes, from its annotation."""
+    hints = get_type_hints(check)
+    kind = hints[next(iter(check.__code__.co_varnames))]
+    return kind if isinstance(kind, type) else object
 
 
 def _is_ip(value: str) -> bool:

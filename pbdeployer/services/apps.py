@@ -30,6 +30,7 @@ from pbdeployer.validation import (
     check_name,
     check_port,
     check_remote_path,
+    check_types,
     check_unit_name,
 )
 
@@ -42,6 +43,7 @@ _PER_SERVER_UNIQUE = {
 
 
 def _validate(data: AppCreate | AppUpdate) -> None:
+    check_types(data)
     problems = Problems()
     problems.check("name", data.name, check_name)
     problems.check("remote_path", data.remote_path, check_remote_path)

@@ -61,6 +61,8 @@ class DeploymentService:
         ``restore_data`` puts back the data snapshot taken just before the app left that
         version; the rollback is refused when no such snapshot exists.
         """
+        if not isinstance(restore_data, bool):
+            raise InvalidInput.single("restore_data", "must be true or false")
         app = await self._store.apps.get(app_id)
         if version_id is None:
             version_id = await self._previous_version(app)

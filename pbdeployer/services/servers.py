@@ -26,10 +26,12 @@ from pbdeployer.validation import (
     check_name,
     check_port,
     check_posix_user,
+    check_types,
 )
 
 
 def _validate(data: ServerCreate | ServerUpdate) -> None:
+    check_types(data)
     problems = Problems()
     problems.check("name", data.name, check_name)
     problems.check("host", data.host, check_hostname)
