@@ -29,6 +29,18 @@ _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,99}\Z")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-])?\Z")
 _PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
 _MAX_NOTES = 10_000
+# The OS's own trees, and places the host empties or owns: never an app's dir, nor inside one.
+_SYSTEM_TREES = (
+    *("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found"),
+    *("/proc", "/root", "/run", "/sbin", "/snap", "/sys", "/tmp", "/usr"),  # noqa: S108 (refused)
+    *("/var/backups", "/var/cache", "/var/lib/apt", "/var/lib/dpkg", "/var/lib/systemd"),
+    *("/var/lock", "/var/log", "/var/mail", "/var/run", "/var/spool", "/var/tmp"),  # noqa: S108 (refused)
+)
+# Directories many owners share: an app may live below them, never be one of them.
+_SHARED_DIRS = frozenset(
+    ("/home", "/media", "/mnt", "/opt", "/srv", "/var", "/var/lib", "/var/opt", "/var/www")
+)
+_HOME_DIR = re.compile(r"^/home/[^/]+\Z")
 
 
 def check_name(value: str) -> str | None:
@@ -86,7 +98,22 @@ def check_remote_path(value: str) -> str | None:
         )
     if len(value) > 255 or not all(_PATH_PART.match(p) for p in value.split("/")[1:]):
         return "path segments may use only letters, digits and _ . @ + - (max 255 chars)"
+    if is_system_path(value):
+        return "must not be a system directory or lie inside one (/etc, /usr, /tmp, /root …)"
     return None
+
+
+def is_system_path(path: str) -> bool:
+    """Whether set-up (chown to the app user) or prune (delete) there would harm the host."""
+    if any(paths_overlap(path, tree) for tree in _SYSTEM_TREES):
+        return True  # inside a system tree, or an ancestor of one like /var of /var/log
+    return path in _SHARED_DIRS or _HOME_DIR.match(path) is not None
+
+
+def paths_overlap(first: str, second: str) -> bool:
+    """Whether one normalized absolute path is the other or lies inside it."""
+    a, b = posixpath.normpath(first), posixpath.normpath(second)
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 def check_local_path(value: str) -> str | None:
