@@ -29,6 +29,9 @@ _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,99}\Z")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-])?\Z")
 _PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
 _MAX_NOTES = 10_000
+_PATH_MAX = 4096  # Linux PATH_MAX and NAME_MAX, in bytes
+_NAME_MAX = 255
+_SCOPE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,15}\Z")  # an interface name (IFNAMSIZ) or index
 # The OS's own trees, and places the host empties or owns: never an app's dir, nor inside one.
 _SYSTEM_TREES = (
     *("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found"),
@@ -53,6 +56,8 @@ def check_hostname(value: str) -> str | None:
     """A DNS name (RFC 1123) or an IPv4/IPv6 literal, nothing else."""
     if _is_ip(value):
         return None
+    if "%" in value:
+        return "an IPv6 scope id must be an interface name or number (A-Z a-z 0-9 _ . -, max 15)"
     if len(value) > 253 or not value or value.endswith("."):
         return "must be a DNS name of at most 253 characters or an IP address"
     if not all(_LABEL.match(label) for label in value.split(".")):
@@ -117,11 +122,23 @@ def paths_overlap(first: str, second: str) -> bool:
 
 
 def check_local_path(value: str) -> str | None:
-    """A path on the controller (key files): absolute and without control characters."""
+    """A path on the controller: absolute, openable, without control characters."""
     if not value.startswith("/"):
         return "must be an absolute path"
-    if any(ord(c) < 32 or ord(c) == 127 for c in value) or len(value) > 4096:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
         return "must not contain control characters"
+    encoded = value.encode("utf-8", "surrogateescape")
+    if len(encoded) >= _PATH_MAX or any(len(p) > _NAME_MAX for p in encoded.split(b"/")):
+        return f"must be shorter than {_PATH_MAX} bytes, each part at most {_NAME_MAX}"
+    return None
+
+
+def check_key_path(value: str) -> str | None:
+    """A private key file on the controller, as the run hands it to ssh (inside quotes)."""
+    if (reason := check_local_path(value)) is not None:
+        return reason
+    if any(c in value for c in '"\\'):
+        return "must not contain quotes or backslashes"
     return None
 
 
@@ -213,11 +230,13 @@ def _checked_type(check: Callable[..., str | None]) -> type[Any]:
 
 
 def _is_ip(value: str) -> bool:
+    """An IPv4 or IPv6 literal; an IPv6 scope id must be an interface name or number."""
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return True
+    scope = getattr(address, "scope_id", None)
+    return scope is None or _SCOPE_ID.match(scope) is not None
 
 
 def check_binary_name(value: str) -> str | None:
