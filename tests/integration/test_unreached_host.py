@@ -5,6 +5,7 @@ Nothing ran on the host, so there is nothing to put back: no recover play, no re
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from pbdeployer import AppCreate, Deployer, ServerCreate, Settings, VersionCreate
 from pbdeployer.models import AppStatus
-from pbdeployer.models.deployments import DeploymentStatus
+from pbdeployer.models.deployments import DeploymentFilter, DeploymentStatus
 from pbdeployer.store import Store
 from pbdeployer.testing.hosts import DeadAddress
 from tests.pocketbase import build_app_zip
@@ -58,3 +59,40 @@ async def test_first_deploy_to_an_unreached_host_fails_at_once(
     assert "back" not in (ended.logs or "")
     assert app_now.status is AppStatus.NEW
     assert app_now.current_version is None
+
+
+async def test_a_running_deployment_reads_the_same_progress_everywhere(
+    tmp_path: Path, silent_address: DeadAddress
+) -> None:
+    """While ssh waits on a silent host, the record, the list and the status agree."""
+    settings = Settings(data_dir=tmp_path / "data", ssh_connect_timeout_seconds=20)
+    zip_path = build_app_zip(tmp_path / "app.zip", binary=b"#!/bin/sh\nexec sleep 1000\n")
+    async with Deployer.open(settings) as deployer:
+        server = await deployer.servers.create(
+            ServerCreate(name="quiet", host=silent_address.address)
+        )
+        await Store(deployer.database.engine).servers.change(server.id, {"setup_complete": True})
+        app = await deployer.apps.create(AppCreate(name="notes", server_id=server.id))
+        version = await deployer.versions.create_with_zip(
+            VersionCreate(app_id=app.id, version_number="v1"), zip_path
+        )
+        started = await deployer.deployments.deploy(app.id, version.id)
+
+        deadline = time.monotonic() + 15
+        state = await deployer.deployments.status(started.id)
+        while state.percent == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            state = await deployer.deployments.status(started.id)
+        record = await deployer.deployments.get(started.id)
+        listed = (await deployer.deployments.list(DeploymentFilter(app_id=app.id))).items[0]
+        again = await deployer.deployments.status(started.id)
+        await deployer.deployments.cancel(started.id)
+        await deployer.deployments.wait(started.id)
+
+    assert record.status is DeploymentStatus.RUNNING
+    assert state.percent > 0
+    assert state.step
+    assert (
+        (record.progress, record.step) == (state.percent, state.step) == (again.percent, again.step)
+    )
+    assert (listed.progress, listed.step) == (state.percent, state.step)
