@@ -11,7 +11,10 @@ import ipaddress
 import posixpath
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar, get_type_hints
+
+import msgspec
 
 from pbdeployer.errors import FieldProblem, InvalidInput
 
@@ -26,6 +29,21 @@ _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,99}\Z")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-])?\Z")
 _PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
 _MAX_NOTES = 10_000
+_PATH_MAX = 4096  # Linux PATH_MAX and NAME_MAX, in bytes
+_NAME_MAX = 255
+_SCOPE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,15}\Z")  # an interface name (IFNAMSIZ) or index
+# The OS's own trees, and places the host empties or owns: never an app's dir, nor inside one.
+_SYSTEM_TREES = (
+    *("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found"),
+    *("/proc", "/root", "/run", "/sbin", "/snap", "/sys", "/tmp", "/usr"),  # noqa: S108 (refused)
+    *("/var/backups", "/var/cache", "/var/lib/apt", "/var/lib/dpkg", "/var/lib/systemd"),
+    *("/var/lock", "/var/log", "/var/mail", "/var/run", "/var/spool", "/var/tmp"),  # noqa: S108 (refused)
+)
+# Directories many owners share: an app may live below them, never be one of them.
+_SHARED_DIRS = frozenset(
+    ("/home", "/media", "/mnt", "/opt", "/srv", "/var", "/var/lib", "/var/opt", "/var/www")
+)
+_HOME_DIR = re.compile(r"^/home/[^/]+\Z")
 
 
 def check_name(value: str) -> str | None:
@@ -38,6 +56,8 @@ def check_hostname(value: str) -> str | None:
     """A DNS name (RFC 1123) or an IPv4/IPv6 literal, nothing else."""
     if _is_ip(value):
         return None
+    if "%" in value:
+        return "an IPv6 scope id must be an interface name or number (A-Z a-z 0-9 _ . -, max 15)"
     if len(value) > 253 or not value or value.endswith("."):
         return "must be a DNS name of at most 253 characters or an IP address"
     if not all(_LABEL.match(label) for label in value.split(".")):
@@ -83,15 +103,42 @@ def check_remote_path(value: str) -> str | None:
         )
     if len(value) > 255 or not all(_PATH_PART.match(p) for p in value.split("/")[1:]):
         return "path segments may use only letters, digits and _ . @ + - (max 255 chars)"
+    if is_system_path(value):
+        return "must not be a system directory or lie inside one (/etc, /usr, /tmp, /root …)"
     return None
 
 
+def is_system_path(path: str) -> bool:
+    """Whether set-up (chown to the app user) or prune (delete) there would harm the host."""
+    if any(paths_overlap(path, tree) for tree in _SYSTEM_TREES):
+        return True  # inside a system tree, or an ancestor of one like /var of /var/log
+    return path in _SHARED_DIRS or _HOME_DIR.match(path) is not None
+
+
+def paths_overlap(first: str, second: str) -> bool:
+    """Whether one normalized absolute path is the other or lies inside it."""
+    a, b = posixpath.normpath(first), posixpath.normpath(second)
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
 def check_local_path(value: str) -> str | None:
-    """A path on the controller (key files): absolute and without control characters."""
+    """A path on the controller: absolute, openable, without control characters."""
     if not value.startswith("/"):
         return "must be an absolute path"
-    if any(ord(c) < 32 or ord(c) == 127 for c in value) or len(value) > 4096:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
         return "must not contain control characters"
+    encoded = value.encode("utf-8", "surrogateescape")
+    if len(encoded) >= _PATH_MAX or any(len(p) > _NAME_MAX for p in encoded.split(b"/")):
+        return f"must be shorter than {_PATH_MAX} bytes, each part at most {_NAME_MAX}"
+    return None
+
+
+def check_key_path(value: str) -> str | None:
+    """A private key file on the controller, as the run hands it to ssh (inside quotes)."""
+    if (reason := check_local_path(value)) is not None:
+        return reason
+    if any(c in value for c in '"\\'):
+        return "must not contain quotes or backslashes"
     return None
 
 
@@ -129,8 +176,16 @@ class Problems:
         self.items: list[FieldProblem] = []
 
     def check(self, field: str, value: object, check: Callable[..., str | None]) -> None:
-        """Run ``check`` when ``value`` is set (``None`` and UNSET are skipped)."""
-        if value is None or not isinstance(value, str | int) or isinstance(value, bool):
+        """Run ``check`` when ``value`` is set (``None`` and UNSET are skipped).
+
+        A value of another type than ``check`` takes (``True`` or ``22.5`` for a port) is a
+        problem, never skipped.
+        """
+        if value is None or value is msgspec.UNSET:
+            return
+        kind = _checked_type(check)
+        if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
+            self.add(field, f"must be {_TYPE_NAMES.get(kind, kind.__name__)}")
             return
         reason = check(value)
         if reason is not None:
@@ -144,12 +199,44 @@ class Problems:
             raise InvalidInput(self.items)
 
 
+def check_types(data: msgspec.Struct) -> None:
+    """Refuse fields whose value is not of the declared type.
+
+    msgspec checks types when it decodes, not when a struct is built in Python, so a library
+    caller's ``ServerCreate(port=True)`` must be checked here before anything uses it.
+    """
+    problems = Problems()
+    for info in msgspec.structs.fields(data):
+        value = getattr(data, info.name)
+        if value is msgspec.UNSET:
+            continue
+        try:
+            msgspec.convert(value, info.type, strict=True)
+        except msgspec.ValidationError as exc:
+            reason, _, path = str(exc).partition(" - at `$")
+            problems.add(info.name + path.rstrip("`"), reason)
+    problems.raise_if_any()
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
+
+
+@cache
+def _checked_type(check: Callable[..., str | None]) -> type[Any]:
+    """The type of the value a ``check_*`` function takes, from its annotation."""
+    hints = get_type_hints(check)
+    kind = hints[next(iter(check.__code__.co_varnames))]
+    return kind if isinstance(kind, type) else object
+
+
 def _is_ip(value: str) -> bool:
+    """An IPv4 or IPv6 literal; an IPv6 scope id must be an interface name or number."""
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return True
+    scope = getattr(address, "scope_id", None)
+    return scope is None or _SCOPE_ID.match(scope) is not None
 
 
 def check_binary_name(value: str) -> str | None:

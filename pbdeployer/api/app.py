@@ -29,6 +29,7 @@ from pbdeployer.api.controllers import (
     VersionController,
 )
 from pbdeployer.api.errors import EXCEPTION_HANDLERS
+from pbdeployer.api.strict import strict_values
 from pbdeployer.api.ws import events_socket
 from pbdeployer.deployer import Deployer
 from pbdeployer.services import load_or_create_token
@@ -100,6 +101,7 @@ def create_app(
             events_socket(token, deployer.tasks, deployer.publisher),
         ],
         guards=[token_guard(token)],
+        before_request=strict_values,
         dependencies={
             "deployer": Provide(lambda: deployer, sync_to_thread=False),
             "host_tasks": Provide(lambda: deployer.operations, sync_to_thread=False),

@@ -58,13 +58,6 @@ def template() -> dict[str, Any]:
     return _template(content_paths().inventory_templates / TEMPLATE_NAME)
 
 
-def _key_path_problem(value: str) -> str | None:
-    reason = validation.check_local_path(value)
-    if reason is None and any(c in value for c in '"\\'):
-        reason = "must not contain quotes or backslashes"
-    return reason
-
-
 def _problems(server: Server, field: str) -> list[FieldProblem]:
     checks: list[tuple[str, str | int, validation.Check]] = [
         ("host", server.host, validation.check_hostname),
@@ -78,7 +71,9 @@ def _problems(server: Server, field: str) -> list[FieldProblem]:
     ]
     if (reason := validation.check_port(server.port)) is not None:
         problems.append(FieldProblem(field=f"{field}.port", reason=reason))
-    if server.manual_key_path is not None and (reason := _key_path_problem(server.manual_key_path)):
+    if server.manual_key_path is not None and (
+        reason := validation.check_key_path(server.manual_key_path)
+    ):
         problems.append(FieldProblem(field=f"{field}.manual_key_path", reason=reason))
     if not _SERVER_ID.match(server.id):
         problems.append(FieldProblem(field=f"{field}.id", reason="must be 1-64 letters or digits"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +31,9 @@ from pbdeployer.validation import (
     check_name,
     check_port,
     check_remote_path,
+    check_types,
     check_unit_name,
+    paths_overlap,
 )
 
 FIRST_APP_PORT = 8090
@@ -42,6 +45,7 @@ _PER_SERVER_UNIQUE = {
 
 
 def _validate(data: AppCreate | AppUpdate) -> None:
+    check_types(data)
     problems = Problems()
     problems.check("name", data.name, check_name)
     problems.check("remote_path", data.remote_path, check_remote_path)
@@ -61,13 +65,22 @@ class AppService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
         self._zips = zips
+        # Checks for what must be unique on a server and the write that follows happen as one
+        # step, so parallel creates never pick the same free port or overlapping paths.
+        self._placing = asyncio.Lock()
 
     async def create(self, data: AppCreate) -> App:
         _validate(data)
         await self._ensure_server(data.server_id)
-        await self._ensure_name_free(data.name)
+        async with self._placing:
+            await self._ensure_name_free(data.name)
+            app = await self._new_app(data)
+            await self._ensure_unique_on_server(app, msgspec.structs.asdict(app))
+            return await self._store.apps.add(app)
+
+    async def _new_app(self, data: AppCreate) -> App:
         now = datetime.now(UTC)
-        app = App(
+        return App(
             id=new_id(),
             created=now,
             updated=now,
@@ -83,8 +96,6 @@ class AppService:
             current_version=None,
             status=AppStatus.NEW,
         )
-        await self._ensure_unique_on_server(app, msgspec.structs.asdict(app))
-        return await self._store.apps.add(app)
 
     async def get(self, app_id: str) -> App:
         return await self._store.apps.get(app_id)
@@ -102,13 +113,14 @@ class AppService:
         values: dict[str, Any] = msgspec.to_builtins(changes)
         if "service_name" in values:
             values["service_name"] = values["service_name"].removesuffix(".service")
-        if "name" in values and values["name"] != current.name:
-            await self._ensure_name_free(values["name"])
-        await self._ensure_unique_on_server(current, values)
         if not values:
             return current
-        values["updated"] = datetime.now(UTC)
-        return await self._store.apps.change(app_id, values)
+        async with self._placing:
+            if "name" in values and values["name"] != current.name:
+                await self._ensure_name_free(values["name"])
+            await self._ensure_unique_on_server(current, values)
+            values["updated"] = datetime.now(UTC)
+            return await self._store.apps.change(app_id, values)
 
     async def delete(self, app_id: str, *, cascade: bool = False) -> None:
         """Refuse while versions exist, unless ``cascade`` asks to delete them too."""
@@ -141,6 +153,16 @@ class AppService:
                 app.server_id, column, values[column], skip_id=app.id
             ):
                 raise Conflict(f"another app on this server already uses {label} {values[column]}")
+        if "remote_path" in values:
+            await self._ensure_no_overlap(app, values["remote_path"])
+
+    async def _ensure_no_overlap(self, app: App, path: str) -> None:
+        """One app's tree never holds another's: prune or set-up of one would touch both."""
+        for other_id, name, other_path in await self._store.apps.paths_on(app.server_id):
+            if other_id != app.id and paths_overlap(path, other_path):
+                raise InvalidInput.single(
+                    "remote_path", f"overlaps app '{name}' at {other_path} on this server"
+                )
 
     async def _free_port(self, server_id: str) -> int:
         taken = await self._store.apps.ports_on(server_id)

@@ -61,6 +61,8 @@ class DeploymentService:
         ``restore_data`` puts back the data snapshot taken just before the app left that
         version; the rollback is refused when no such snapshot exists.
         """
+        if not isinstance(restore_data, bool):
+            raise InvalidInput.single("restore_data", "must be true or false")
         app = await self._store.apps.get(app_id)
         if version_id is None:
             version_id = await self._previous_version(app)
@@ -80,25 +82,22 @@ class DeploymentService:
                 DeploymentStatus.CANCELLED,
                 "cancelled before it started; nothing changed",
             )
-        return await self._store.deployments.get(deployment_id)
+        return await self.get(deployment_id)
 
     async def get(self, deployment_id: str) -> Deployment:
-        return await self._store.deployments.get(deployment_id)
+        return await self._live(await self._store.deployments.get(deployment_id))
 
     async def list(
         self, flt: DeploymentFilter, page: PageRequest | None = None
     ) -> Page[Deployment]:
         request = checked_page(page or PageRequest())
         items, total = await self._store.deployments.list(flt, request)
-        return make_page(items, request, total)
+        return make_page([await self._live(d) for d in items], request, total)
 
     async def status(self, deployment_id: str) -> DeploymentState:
         """Status, percent and step (live while it runs), timings and error."""
-        deployment = await self._store.deployments.get(deployment_id)
+        deployment = await self.get(deployment_id)
         percent, step = deployment.progress, deployment.step
-        if deployment.status.active and deployment.task_id is not None:
-            task = await self._queue.get(deployment.task_id)
-            percent, step = task.progress, task.step or step
         queued = None
         if deployment.started_at is not None:
             queued = (deployment.started_at - deployment.created).total_seconds()
@@ -115,6 +114,17 @@ class DeploymentService:
             error_code=deployment.error_code,
             error_message=deployment.error_message,
         )
+
+    async def _live(self, deployment: Deployment) -> Deployment:
+        """While it runs, progress and step are its task's; once ended, the record's.
+
+        Every read (get, list, status) goes through here, so they always agree.
+        """
+        if not deployment.status.active or deployment.task_id is None:
+            return deployment
+        task = await self._queue.get(deployment.task_id)
+        step = task.step or deployment.step
+        return msgspec.structs.replace(deployment, progress=task.progress, step=step)
 
     async def stats(
         self,

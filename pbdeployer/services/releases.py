@@ -9,6 +9,7 @@ step still running there and puts the app back on its previous release.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from pbdeployer.models.run import (
     TaskFailed,
     TaskOk,
     TaskStarted,
+    TaskUnreachable,
 )
 from pbdeployer.models.task_events import DeploymentProgress
 from pbdeployer.models.tasks import Task, TaskKind
@@ -57,6 +59,12 @@ _CONTROLLER_ACTIONS = frozenset(
                  "include_role", "import_role", "fail", "validate_argument_spec")
 )  # fmt: skip
 """Actions that run on the controller: seeing them does not mean the host was reached."""
+_NEVER_CONNECTED = re.compile(
+    r"connect to host \S+ port \d+: (Connection refused|Connection timed out|No route to host"
+    r"|Network is unreachable)|Could not resolve hostname|Permission denied \(|"
+    r"Host key verification failed|Connection timed out during banner exchange"
+)
+"""ssh's words for a connection that never opened (unlike a dropped one: Broken pipe ...)."""
 _RECONNECT = "fix the connection and deploy again (a partly uploaded release is cleaned up then)"
 RECOVER_SECONDS = 60.0
 """How long a recovery keeps trying a host that does not answer (a reboot, a network blip)."""
@@ -108,8 +116,8 @@ class ReleaseTracker:
 
     def on_event(self, event: RunEvent) -> None:
         self._ctx.on_run_event(event)
-        if isinstance(event, TaskStarted) and event.action not in _CONTROLLER_ACTIONS:
-            self.reached_host = True  # it may have written to the host before failing
+        if _proves_a_connection(event):
+            self.reached_host = True  # a task may have written to the host before failing
         if isinstance(event, TaskStarted):
             self._started(event.task)
         elif isinstance(event, TaskOk) and plays.RELEASE_FACT in event.facts:
@@ -274,7 +282,7 @@ class ReleaseHandlers:
 
     async def _after_cancel(self, job: Job, tracker: ReleaseTracker) -> Ending:
         when = "after" if tracker.switch_started else "before"
-        tracker.note(f"cancelled {when} the switch; putting the previous release back")
+        tracker.note(f"cancelled {when} the switch; {_undoing(job)}")
         report = await self._recover(job, tracker)
         ending = self._recovered(job, report, f"cancelled {when} the switch")
         return msgspec.structs.replace(
@@ -288,7 +296,7 @@ class ReleaseHandlers:
         cause = f"the host could not be reached ({exc.message})" if unreachable else exc.message
         if unreachable and not tracker.reached_host:  # no task began there: nothing to undo
             return self._unswitched(job, cause, exc)
-        tracker.note(f"failed: {cause}; putting the previous release back")
+        tracker.note(f"failed: {cause}; {_undoing(job)}")
         report = await self._recover(job, tracker, retry=True)  # the host may be rebooting
         if report is None and unreachable and not tracker.switch_started:
             return self._unswitched(job, cause, exc)
@@ -416,6 +424,26 @@ class ReleaseHandlers:
             await self._store.deployments.save(
                 msgspec.structs.replace(last, status=DeploymentStatus.ROLLED_BACK, updated=_now())
             )
+
+
+def _proves_a_connection(event: RunEvent) -> bool:
+    """Whether a host task ran, or may have: any result of one except a failed connect.
+
+    A task's start proves nothing: Ansible announces it before connecting. An unreachable
+    result whose ssh error is a refused, timed-out or unrouted connect (or refused keys) means
+    the connection never opened, so nothing of that task ran on the host.
+    """
+    if not isinstance(event, TaskOk | TaskFailed | TaskUnreachable):
+        return False
+    if event.action in _CONTROLLER_ACTIONS:
+        return False
+    return not (isinstance(event, TaskUnreachable) and _NEVER_CONNECTED.search(event.message))
+
+
+def _undoing(job: Job) -> str:
+    if job.previous_release is None:
+        return "removing what this first deployment left on the host"
+    return f"putting release '{job.previous_release}' back"
 
 
 def _failure(ending: Ending) -> ReleaseFailed:

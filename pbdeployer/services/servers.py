@@ -22,21 +22,23 @@ from pbdeployer.store import Store
 from pbdeployer.validation import (
     Problems,
     check_hostname,
-    check_local_path,
+    check_key_path,
     check_name,
     check_port,
     check_posix_user,
+    check_types,
 )
 
 
 def _validate(data: ServerCreate | ServerUpdate) -> None:
+    check_types(data)
     problems = Problems()
     problems.check("name", data.name, check_name)
     problems.check("host", data.host, check_hostname)
     problems.check("port", data.port, check_port)
     problems.check("root_username", data.root_username, check_posix_user)
     problems.check("app_username", data.app_username, check_posix_user)
-    problems.check("manual_key_path", data.manual_key_path, check_local_path)
+    problems.check("manual_key_path", data.manual_key_path, check_key_path)
     problems.raise_if_any()
 
 

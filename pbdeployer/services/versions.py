@@ -26,7 +26,7 @@ from pbdeployer.models import (
 from pbdeployer.services.artifacts import ReceivedZip, VersionZips, ZipSource, copy_out
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
-from pbdeployer.validation import Problems, check_notes, check_version_label
+from pbdeployer.validation import Problems, check_notes, check_types, check_version_label
 
 ACTIVE_DEPLOYMENTS = (DeploymentStatus.QUEUED, DeploymentStatus.RUNNING)
 _Write = Callable[[dict[str, Any]], Awaitable[Version]]
@@ -114,6 +114,7 @@ class VersionService:
 
     async def _new_version(self, data: VersionCreate) -> Version:
         """A valid version not saved yet; refuses a bad label, unknown app or taken number."""
+        check_types(data)
         problems = Problems()
         problems.check("version_number", data.version_number, check_version_label)
         problems.check("notes", data.notes, check_notes)

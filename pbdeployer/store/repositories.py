@@ -73,6 +73,13 @@ class AppRepository(Repository[App]):
         found = await self.first(c.server_id == server_id, c[column] == value, c.id != skip_id)
         return found is not None
 
+    async def paths_on(self, server_id: str) -> tuple[tuple[str, str, str], ...]:
+        """``(id, name, remote_path)`` of every app on the server."""
+        c = self.table.c
+        async with self.engine.connect() as conn:
+            query = select(c.id, c.name, c.remote_path).where(c.server_id == server_id)
+            return tuple((row.id, row.name, row.remote_path) for row in await conn.execute(query))
+
     async def ports_on(self, server_id: str) -> set[int]:
         async with self.engine.connect() as conn:
             query = select(self.table.c.http_port).where(self.table.c.server_id == server_id)

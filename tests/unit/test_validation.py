@@ -275,14 +275,34 @@ def test_problems_collects_every_field_in_order():
     assert caught.value.code == "validation_failed"
 
 
-@pytest.mark.parametrize("value", [None, UNSET, True, False, 1.5, ["a b"]])
-def test_problems_skips_values_that_are_not_set_or_not_checkable(value):
+@pytest.mark.parametrize("value", [None, UNSET])
+def test_problems_skips_values_that_are_not_set(value):
     problems = Problems()
 
     problems.check("field", value, check_name)
 
     problems.raise_if_any()
     assert problems.items == []
+
+
+@pytest.mark.parametrize(
+    ("value", "check", "reason"),
+    [
+        (True, check_name, "must be a string"),
+        (1.5, check_name, "must be a string"),
+        (["a b"], check_name, "must be a string"),
+        (True, check_port, "must be an integer"),
+        (False, check_port, "must be an integer"),
+        (22.0, check_port, "must be an integer"),
+        ("22", check_port, "must be an integer"),
+    ],
+)
+def test_problems_names_a_value_of_the_wrong_type(value, check, reason):
+    problems = Problems()
+
+    problems.check("field", value, check)
+
+    assert problems.items == [FieldProblem(field="field", reason=reason)]
 
 
 def test_problems_add_and_nothing_to_raise():
