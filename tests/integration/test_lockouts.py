@@ -173,7 +173,9 @@ def test_fail2ban_refuses_a_banned_address_and_never_bans_the_controller(
         time.sleep(1)
         log = host.ssh("sudo cat /var/log/fail2ban.log", check=False).stdout
     assert ignored in log, log[-3000:]
-    assert controller not in host.ssh("sudo fail2ban-client get sshd banned").stdout
+    banned_now = host.ssh("sudo fail2ban-client get sshd banned").stdout
+    assert f"'{client.address}'" in banned_now
+    assert f"'{controller}'" not in banned_now
     assert logs_in_with_sudo(host).returncode == 0
 
 
