@@ -63,6 +63,8 @@ class AuditVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     audit_apps: list[AuditApp] | UnsetType = UNSET
     audit_expected_ports: list[int] | UnsetType = UNSET
     audit_max_auth_tries: int | UnsetType = UNSET
+    audit_min_score: int | UnsetType = UNSET
+    audit_fail_on_findings: bool | UnsetType = UNSET
 
 
 class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
