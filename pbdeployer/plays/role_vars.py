@@ -28,6 +28,7 @@ class UserVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     user_shell: str | UnsetType = UNSET
     user_authorized_keys: list[str] | UnsetType = UNSET
     user_copy_root_keys: bool | UnsetType = UNSET
+    user_replace_keys: bool | UnsetType = UNSET
     user_sudo: bool | UnsetType = UNSET
 
 
@@ -48,6 +49,7 @@ class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     lockdown_fail2ban_findtime: int | UnsetType = UNSET
     lockdown_fail2ban_bantime: int | UnsetType = UNSET
     lockdown_fail2ban_ignoreip: list[str] | UnsetType = UNSET
+    lockdown_fail2ban_ignore_controller: bool | UnsetType = UNSET
 
 
 class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +63,8 @@ class AuditVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     audit_apps: list[AuditApp] | UnsetType = UNSET
     audit_expected_ports: list[int] | UnsetType = UNSET
     audit_max_auth_tries: int | UnsetType = UNSET
+    audit_min_score: int | UnsetType = UNSET
+    audit_fail_on_findings: bool | UnsetType = UNSET
 
 
 class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):

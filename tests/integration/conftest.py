@@ -7,8 +7,10 @@ controller packages fail the tests that need hosts, loudly: they are never skipp
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 
+import msgspec
 import pytest
 
 from pbdeployer.testing.hosts import DeadAddress, HostPool, TestHost, TestHostError
@@ -55,6 +57,46 @@ def host_factory(host_pool: HostPool) -> Iterator[HostFactory]:
 
     yield create
     host_pool.destroy_many(made)
+
+
+CLOUD_ADMIN = "admin"
+CLOUD_ROOT_KEY_OPTIONS = (
+    "no-port-forwarding,no-agent-forwarding,no-X11-forwarding,"
+    'command="echo \'Please login as the user \\"admin\\" rather than the user \\"root\\".\';'
+    'echo;sleep 10;exit 142"'
+)
+"""Root's key options as cloud-init writes them on Debian's cloud images (disable_root)."""
+
+
+def prepare_like_cloud_image(host: TestHost) -> TestHost:
+    """Make ``host`` look like a Debian cloud image; return it reached as ``admin``.
+
+    ``admin`` gets the controller's key and passwordless sudo; root's key line gets the
+    forced command that answers every root login with "Please login as the user..." and 142.
+    """
+    script = f"""set -eu
+useradd --create-home --shell /bin/bash --groups sudo {CLOUD_ADMIN}
+install -d -m 0700 -o {CLOUD_ADMIN} -g {CLOUD_ADMIN} /home/{CLOUD_ADMIN}/.ssh
+install -m 0600 -o {CLOUD_ADMIN} -g {CLOUD_ADMIN} /root/.ssh/authorized_keys \\
+  /home/{CLOUD_ADMIN}/.ssh/authorized_keys
+echo '{CLOUD_ADMIN} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users
+chmod 0440 /etc/sudoers.d/90-cloud-init-users
+line="$(cat /root/.ssh/authorized_keys)"
+printf '%s %s\\n' {shlex.quote(CLOUD_ROOT_KEY_OPTIONS)} "$line" > /root/.ssh/authorized_keys
+"""
+    host.ssh(script)
+    return msgspec.structs.replace(host, user=CLOUD_ADMIN)
+
+
+@pytest.fixture
+def cloud_host_factory(host_factory: HostFactory) -> Callable[..., TestHost]:
+    """``cloud_host_factory(distro=None)``: a host prepared like a Debian cloud image."""
+
+    def create(*, distro: str | None = None) -> TestHost:
+        (host,) = host_factory(1, distro=distro)
+        return prepare_like_cloud_image(host)
+
+    return create
 
 
 @pytest.fixture

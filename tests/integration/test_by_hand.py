@@ -1,20 +1,17 @@
-"""The README's by-hand commands, run verbatim against a real host."""
+"""The README's by-hand commands, run verbatim against real hosts prepared like cloud images."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pbdeployer.testing.hosts import TestHost
+from tests.integration.by_hand import ROOT, ByHand, assert_everyone_but_root_logs_in, output
 
-ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"<!-- by-hand:start -->\n```sh\n(.*?)```\n<!-- by-hand:end -->", re.S)
 
 
@@ -30,43 +27,36 @@ def test_the_block_holds_only_playbook_runs() -> None:
     assert all(shlex.split(c)[0] == "ansible-playbook" for c in commands)
 
 
-def write_inventory(workdir: Path, host: TestHost) -> None:
-    """What a person writes after copying inventory_templates/inventory.yml.
-
-    The pool's own known_hosts file stands in for the person's ~/.ssh/known_hosts.
-    """
-    ssh_args = f"-o UserKnownHostsFile={host.known_hosts_path} -o StrictHostKeyChecking=yes"
-    inventory = {
-        "all": {
-            "vars": {"ansible_python_interpreter": "/usr/bin/python3"},
-            "hosts": {
-                "web1": {
-                    "ansible_host": host.address,
-                    "ansible_port": host.port,
-                    "ansible_user": "root",
-                    "ansible_ssh_private_key_file": str(host.key_path),
-                    "ansible_ssh_common_args": ssh_args,
-                }
-            },
-        }
-    }
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+@pytest.mark.host
+@pytest.mark.slow
+@pytest.mark.parametrize("distro", ["bookworm", "trixie"])
+def test_readme_commands_run_verbatim_and_again_after_lockdown(
+    cloud_host_factory: Callable[..., TestHost], tmp_path: Path, distro: str
+) -> None:
+    host = cloud_host_factory(distro=distro)
+    by_hand = ByHand(tmp_path, host)
+    for round_ in ("first", "again"):
+        for command in readme_commands():
+            done = by_hand.shell(command)
+            assert done.returncode == 0, f"{round_}: {command}\n{output(done)}"
+        assert "score" in done.stdout.lower(), output(done)
+        assert_everyone_but_root_logs_in(host)
+    keys = host.ssh("sudo cat /home/pocketbase/.ssh/authorized_keys").stdout
+    assert "command=" not in keys
+    assert "Currently banned:\t0" in host.ssh("sudo fail2ban-client status sshd").stdout
 
 
 @pytest.mark.host
 @pytest.mark.slow
-def test_readme_commands_run_verbatim(fresh_host: TestHost, tmp_path: Path) -> None:
-    for part in ("playbooks", "roles", "ansible.cfg"):
-        (tmp_path / part).symlink_to(ROOT / part)
-    write_inventory(tmp_path, fresh_host)
-    bin_dir = Path(sys.executable).parent
-    env = os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    for command in readme_commands():
-        done = subprocess.run(  # noqa: S602 - the README line, run as a person would
-            command, shell=True, cwd=tmp_path, env=env,
-            capture_output=True, text=True, timeout=900, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, f"{command}\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
-    refused = fresh_host.ssh("true", check=False)
-    assert refused.returncode == 255
-    assert "passed" in done.stdout.lower() or "score" in done.stdout.lower()
+def test_audit_gates_a_pipeline_only_when_asked(
+    cloud_host_factory: Callable[..., TestHost], tmp_path: Path
+) -> None:
+    by_hand = ByHand(tmp_path, cloud_host_factory())
+    report = by_hand.play("audit.yml")
+    assert "ssh.permit_root_login" in report.stdout
+    assert "-> playbooks/lockdown.yml" in report.stdout
+
+    gated = by_hand.play("audit.yml", "-e", "audit_fail_on_findings=true", ok=False)
+    assert "audit gate: score" in gated.stdout, output(gated)
+    below = by_hand.play("audit.yml", "-e", "audit_min_score=100", ok=False)
+    assert "(minimum 100)" in below.stdout

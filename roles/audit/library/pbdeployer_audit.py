@@ -71,9 +71,10 @@ ansible_facts:
 
 WEIGHTS = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
 CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
-LOCKDOWN = "security/lockdown"
-SETUP_USER = "setup/user"
-DEPLOY = "deploy"
+# Fixes name the playbook that applies them (the API runs the same ones).
+LOCKDOWN = "playbooks/lockdown.yml"
+SETUP_USER = "playbooks/user.yml (or playbooks/setup.yml)"
+DEPLOY = "playbooks/deploy.yml"
 UPGRADE = "apt-get upgrade (unattended-upgrades does it daily)"
 LOCAL_ONLY = "bind the service to 127.0.0.1 (as pbdeployer's apps are)"
 
@@ -100,7 +101,9 @@ CHECKS = {
     "user.app_user_key_only": ("The app user logs in with a key only", "medium", SETUP_USER),
     "user.app_user_sudo": ("The app user has passwordless sudo", "medium", SETUP_USER),
     "app.{app}.pb_data_owner_mode": ("{app}: pb_data is the app user's, 0700", "high", DEPLOY),
-    "app.{app}.world_writable": ("{app}: nothing is world-writable", "high", "chmod o-w; deploy"),
+    "app.{app}.world_writable": (
+        "{app}: nothing is world-writable", "high", f"chmod o-w; {DEPLOY}"
+    ),
     "network.public_listeners": ("Only SSH and web ports listen publicly", "medium", LOCAL_ONLY),
 }  # fmt: skip
 

@@ -303,7 +303,7 @@ def test_ssh_findings_of_a_fresh_host() -> None:
         "ssh.x11_forwarding": "fail",
     }
     assert findings[0]["evidence"] == "sshd -T: permitrootlogin without-password"
-    assert findings[0]["remediation"] == "security/lockdown"
+    assert findings[0]["remediation"] == "playbooks/lockdown.yml"
     assert findings[1]["severity"] == "critical"
 
 
@@ -432,7 +432,7 @@ def test_user_findings() -> None:
     assert _status(limited)["user.app_user_sudo"] == "fail"
     missing = audit.user_findings("pocketbase", None, None, 0, [])
     assert {f["status"] for f in missing} == {"fail"}
-    assert {f["remediation"] for f in missing} == {"setup/user"}
+    assert {f["remediation"] for f in missing} == {"playbooks/user.yml (or playbooks/setup.yml)"}
 
 
 def test_app_findings() -> None:

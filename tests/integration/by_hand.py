@@ -1,0 +1,91 @@
+"""Running the playbooks as a person does: ansible-playbook from a directory like a checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import yaml
+
+from pbdeployer.testing.hosts import TestHost
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def as_user(host: TestHost, user: str, key_path: str | None = None) -> TestHost:
+    """The same host reached as another user (and key)."""
+    return msgspec.structs.replace(host, user=user, key_path=key_path or host.key_path)
+
+
+def assert_everyone_but_root_logs_in(host: TestHost) -> None:
+    """The connecting admin and the app user log in and sudo; root is refused outright."""
+    for user in ("admin", "pocketbase"):
+        login = as_user(host, user).ssh("sudo -n true", check=False)
+        assert login.returncode == 0, (user, login.stderr)
+    root = as_user(host, "root").ssh("true", check=False)
+    assert root.returncode == 255
+    assert "Permission denied" in root.stderr
+
+
+class ByHand:
+    """A working directory holding the checkout's playbooks, roles and ansible.cfg.
+
+    Its inventory is what a person writes after copying inventory_templates/inventory.yml;
+    the pool's own known_hosts file stands in for the person's ~/.ssh/known_hosts.
+    """
+
+    def __init__(self, workdir: Path, host: TestHost) -> None:
+        self.workdir = workdir
+        for part in ("playbooks", "roles", "ansible.cfg"):
+            (workdir / part).symlink_to(ROOT / part)
+        ssh_args = f"-o UserKnownHostsFile={host.known_hosts_path} -o StrictHostKeyChecking=yes"
+        web1 = {
+            "ansible_host": host.address,
+            "ansible_port": host.port,
+            "ansible_user": host.user,
+            "ansible_ssh_private_key_file": str(host.key_path),
+            "ansible_ssh_common_args": ssh_args,
+        }
+        inventory = {
+            "all": {
+                "vars": {"ansible_python_interpreter": "/usr/bin/python3"},
+                "hosts": {"web1": web1},
+            }
+        }
+        (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        bin_dir = Path(sys.executable).parent
+        self.env = os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def shell(self, command: str) -> subprocess.CompletedProcess[str]:
+        """One shell line in the working directory, as typed (README lines)."""
+        return subprocess.run(  # noqa: S602 - the README line, run as a person would
+            command, shell=True, cwd=self.workdir, env=self.env,
+            capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+
+    def play(
+        self, playbook: str, *args: str, ok: bool | None = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``ansible-playbook -i inventory.yml playbooks/<playbook> ARGS``; check its exit."""
+        done = subprocess.run(
+            ["ansible-playbook", "-i", "inventory.yml", f"playbooks/{playbook}", *args],
+            cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=900,
+            check=False,
+        )  # fmt: skip
+        if ok is not None:
+            assert (done.returncode == 0) is ok, (
+                f"{playbook} {args}: {done.returncode}\n{output(done)}"
+            )
+        return done
+
+    def write_vars(self, name: str, values: dict[str, object]) -> str:
+        """A vars file for ``-e @<file>`` (JSON is YAML); returns the argument."""
+        (self.workdir / name).write_text(msgspec.json.encode(values).decode())
+        return f"@{name}"
+
+
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    return f"{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
