@@ -25,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 from pbdeployer.api import API_PREFIX
 
 Json = dict[str, Any]
-TOKEN = "served-test-token-Zq81"
+TOKEN = "served-test-token-Zq81-pK7wN3vB9xT2mR5c"
 
 
 def free_port() -> int:

@@ -20,10 +20,11 @@ from pbdeployer.services.tasks import (
     TaskQueue,
     TaskRuns,
 )
-from pbdeployer.services.tokens import load_or_create_token
+from pbdeployer.services.tokens import MIN_TOKEN_LENGTH, check_token, load_or_create_token
 from pbdeployer.services.versions import VersionService
 
 __all__ = [
+    "MIN_TOKEN_LENGTH",
     "MUTATING_KINDS",
     "AppService",
     "AuditWithAge",
@@ -47,5 +48,6 @@ __all__ = [
     "VersionZips",
     "ZipPolicy",
     "ZipSource",
+    "check_token",
     "load_or_create_token",
 ]

@@ -52,7 +52,7 @@ def test_health_reports_storage_in_mib(anonymous):
 
 def test_low_disk_space_is_degraded_but_still_200(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", storage_min_free_bytes=1 << 62)
-    app = create_app(settings, token="t")
+    app = create_app(settings, token="t" * 32)
 
     with TestClient(app, base_url=f"http://testserver.local{API_PREFIX}") as client:
         response = client.get("/health")
