@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import uvicorn
 
 from pbdeployer import __version__
 from pbdeployer.api import create_app, openapi_yaml
+from pbdeployer.deployer import Deployer
 from pbdeployer.errors import PbDeployerError
 from pbdeployer.services import load_or_create_token
 from pbdeployer.settings import Settings
@@ -44,8 +46,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    os.umask(0o077)  # whatever this process or Ansible writes is its owner's only
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir)
+    deployer = Deployer.open(settings)
     try:
+        deployer.claim()  # before the token, so a second server changes nothing
         token, created = load_or_create_token(settings)
     except PbDeployerError as exc:
         sys.stderr.write(f"pbdeployer: not starting: {exc.message}\n")
@@ -54,7 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"pbdeployer: new API token (shown once, kept in {settings.token_file}):\n  {token}\n"
         )
-    app = create_app(settings, token=token)
+    app = create_app(settings, deployer=deployer, token=token)
     uvicorn.run(app, **uvicorn_options(settings))
     return 0
 

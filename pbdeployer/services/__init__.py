@@ -2,6 +2,7 @@
 
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
+from pbdeployer.services.data_dir import DataDirLock, make_private
 from pbdeployer.services.deployments import DeploymentService
 from pbdeployer.services.health import HealthService
 from pbdeployer.services.operations import AuditWithAge, HostTasks
@@ -28,6 +29,7 @@ __all__ = [
     "MUTATING_KINDS",
     "AppService",
     "AuditWithAge",
+    "DataDirLock",
     "DeploymentService",
     "EventCallback",
     "HealthService",
@@ -50,4 +52,5 @@ __all__ = [
     "ZipSource",
     "check_token",
     "load_or_create_token",
+    "make_private",
 ]
