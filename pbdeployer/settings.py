@@ -42,7 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         """Paths are absolute from here on: a later ``chdir`` (or a library that compares
         paths it built with paths it got back) must not see another directory."""
-        msgspec.structs.force_setattr(self, "data_dir", self.data_dir.absolute())
+        msgspec.structs.force_setattr(self, "data_dir", Path(self.data_dir).absolute())
 
     def __repr__(self) -> str:
         """Never print the token or a database URL that may hold a password."""

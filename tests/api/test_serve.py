@@ -109,7 +109,7 @@ def test_the_data_dir_and_everything_in_it_is_its_owners_only(tmp_path):
     finally:
         controller.stop()
 
-    for name in ("api-token", "lock", "pbdeployer.db", "pbdeployer.db-wal", "pbdeployer.db-shm"):
+    for name in ("pbdeployer.db", "pbdeployer.db-wal", "pbdeployer.db-shm", "api-token", "lock"):
         assert modes[name] == 0o600, name
     sha256 = created.json()["zip_sha256"]
     assert modes[f"blobs/sha256/{sha256[:2]}/{sha256}"] == 0o400
