@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from pbdeployer import Deployer, ServerCreate, Settings
+from pbdeployer import AppCreate, Deployer, ServerCreate, Settings, VersionCreate
+from pbdeployer.artifacts import BlobStore
 from pbdeployer.errors import DataDirLocked, NotFound, ReadOnlyDeployer
 from pbdeployer.services import DataDirLock, make_private
+from tests.pocketbase import build_app_zip
+from tests.unit.artifacts.zip_corpus import FAKE_BINARY
 
 
 def test_a_second_lock_is_refused_until_the_first_is_released(tmp_path):
@@ -93,3 +97,29 @@ def test_a_read_only_deployer_needs_an_existing_database(tmp_path: Path):
     with pytest.raises(NotFound, match="no database"):
         asyncio.run(open_nothing())
     assert not (tmp_path / "none").exists()
+
+
+def test_a_relative_data_dir_stores_and_returns_zips(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    zip_path = build_app_zip(tmp_path / "app.zip", binary=FAKE_BINARY)
+
+    async def round_trip() -> Path:
+        async with Deployer.open(Settings(data_dir=Path("state"))) as deployer:
+            server = await deployer.servers.create(ServerCreate(name="web1", host="192.0.2.1"))
+            app = await deployer.apps.create(AppCreate(name="blog", server_id=server.id))
+            version = await deployer.versions.create_with_zip(
+                VersionCreate(app_id=app.id, version_number="1.0.0"), zip_path
+            )
+            return await deployer.versions.download(version.id, tmp_path / "out")
+
+    assert asyncio.run(round_trip()).read_bytes() == zip_path.read_bytes()
+    assert list((tmp_path / "state" / "blobs" / "tmp").iterdir()) == []
+
+
+def test_a_blob_store_on_a_relative_root_commits_what_it_staged(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = BlobStore(Path("blobs"))
+
+    sha256 = store.commit(store.stage_file(io.BytesIO(b"zip bytes")))
+
+    assert store.path(sha256).read_bytes() == b"zip bytes"
