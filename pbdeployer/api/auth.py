@@ -14,6 +14,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
+from pbdeployer.services import check_token
+
 _PREFIX = "bearer "
 _STATE_KEY = "authenticated"
 
@@ -29,7 +31,7 @@ def token_guard(token: str) -> Guard:
     A coroutine function on purpose: Litestar runs a plain function guard in a worker thread,
     a thread hop on every request (seen in ``bench/api.py``'s profiles).
     """
-    expected = token.encode()
+    expected = check_token(token, "the guard's token").encode()  # empty would let anyone in
 
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
