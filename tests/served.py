@@ -53,6 +53,7 @@ class Controller:
         self.env = env or {}
         self.token = token
         self.port = free_port()
+        self.log = data_dir.parent / f"serve-{data_dir.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> httpx.Client:
@@ -61,9 +62,8 @@ class Controller:
         if self.token is not None:
             env["PBDEPLOYER_API_TOKEN"] = self.token
         argv = [sys.executable, "-m", "pbdeployer", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        with self.log.open("ab") as log:  # kept beside the data dir, for a failing test
+            self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
         client = self._client()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
