@@ -45,7 +45,7 @@ from tests.pocketbase import build_app_zip, pocketbase_binary  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "upload.json"
 POCKETBASE_VERSION = "0.40.6"
-TOKEN = "bench-token-5kq2Wn8Zr1Xv"  # noqa: S105 - a throwaway server's token
+TOKEN = "bench-token-5kq2Wn8Zr1Xv-Tb4Mc7Qe2Gh"  # noqa: S105 - a throwaway server's token
 API = "/api/v1"
 CHUNK = 1 << 20
 MIB = 1 << 20

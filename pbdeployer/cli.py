@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +14,8 @@ import uvicorn
 
 from pbdeployer import __version__
 from pbdeployer.api import create_app, openapi_yaml
+from pbdeployer.deployer import Deployer
+from pbdeployer.errors import PbDeployerError
 from pbdeployer.services import load_or_create_token
 from pbdeployer.settings import Settings
 
@@ -42,13 +46,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    os.umask(0o077)  # whatever this process or Ansible writes is its owner's only
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir)
-    token, created = load_or_create_token(settings)
+    deployer = Deployer.open(settings)
+    try:
+        deployer.claim()  # before the token, so a second server changes nothing
+        token, created = load_or_create_token(settings)
+    except PbDeployerError as exc:
+        sys.stderr.write(f"pbdeployer: not starting: {exc.message}\n")
+        return 1
     if created:
         sys.stderr.write(
             f"pbdeployer: new API token (shown once, kept in {settings.token_file}):\n  {token}\n"
         )
-    app = create_app(settings, token=token)
+    app = create_app(settings, deployer=deployer, token=token)
     uvicorn.run(app, **uvicorn_options(settings))
     return 0
 
@@ -70,7 +81,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 def _export_openapi(output: Path) -> int:
     settings = Settings.from_env()
-    app = create_app(settings, token="unused-for-export")  # noqa: S106 - never served
+    app = create_app(settings, token=secrets.token_urlsafe(32))  # never served
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(openapi_yaml(app))
     sys.stdout.write(f"wrote {output}\n")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
+from typing import Any
 
 from pbdeployer.artifacts import BlobStore
+from pbdeployer.errors import ReadOnlyDeployer
 from pbdeployer.events import EventLog, MemoryPublisher, Publisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
 from pbdeployer.services import (
     AppService,
+    DataDirLock,
     DeploymentService,
     HealthService,
     HostTasks,
@@ -25,21 +28,43 @@ from pbdeployer.services import (
     VersionService,
     VersionZips,
     ZipPolicy,
+    make_private,
 )
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database, Store
+
+# What a read-only Deployer may call: reads of the database and the zip store, nothing that
+# writes, queues a task or runs Ansible (those belong to the process that owns the data dir).
+_READS: dict[str, frozenset[str]] = {
+    "servers": frozenset({"get", "list"}),
+    "apps": frozenset({"get", "list"}),
+    "versions": frozenset({"get", "list", "stored_zip", "read_zip", "download"}),
+    "blobs": frozenset({"path", "exists", "size", "read_range"}),
+    "deployments": frozenset({"get", "list", "status", "stats"}),
+    "operations": frozenset({"list_tasks", "stored_events", "latest_audit"}),
+    "tasks": frozenset({"get"}),
+    "security": frozenset({"latest_audit"}),
+    "health": frozenset({"report"}),
+    "setup": frozenset(),
+    "services": frozenset(),
+    "runner": frozenset(),
+}
 
 
 class Deployer:
     """Async facade over pbdeployer's services.
 
     Use ``async with Deployer.open(settings) as deployer:``. From synchronous code, wrap the
-    calls in one coroutine and run it with ``asyncio.run(...)``.
+    calls in one coroutine and run it with ``asyncio.run(...)``. Starting one takes the data
+    dir's lock (``DataDirLocked`` while another process holds it); ``read_only=True`` takes
+    none and only reads.
     """
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(self, settings: Settings, database: Database, *, read_only: bool = False) -> None:
         self.settings = settings
         self.database = database
+        self.read_only = read_only
+        self._lock = DataDirLock(settings.data_dir)
         store = Store(database.engine)
         self.servers = ServerService(store)
         self.blobs = BlobStore(settings.blobs_dir, min_free_bytes=settings.storage_min_free_bytes)
@@ -68,6 +93,9 @@ class Deployer:
             events=store.task_events,
         )
         self.deployments = DeploymentService(store, self.tasks)
+        if read_only:
+            for name, reads in _READS.items():
+                setattr(self, name, _ReadOnlyView(getattr(self, name), name, reads))
 
     def use_publisher(self, publisher: Publisher) -> None:
         """Fan task events out through ``publisher`` (the API's channels); call before ``start``."""
@@ -75,13 +103,38 @@ class Deployer:
         self.event_log.publisher = publisher
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Deployer:
-        """Build a deployer; the database is migrated when it is entered (or ``start``-ed)."""
+    def open(cls, settings: Settings | None = None, *, read_only: bool = False) -> Deployer:
+        """Build a deployer; the database is migrated when it is entered (or ``start``-ed).
+
+        ``read_only`` opens the database of a data dir another process owns (a running
+        ``pbdeployer serve``) to read it: no lock, no migration, no recovery, no workers, and
+        every call that would change something raises ``ReadOnlyDeployer``.
+        """
         settings = settings or Settings.from_env()
-        return cls(settings, Database(settings.sqlalchemy_url))
+        database = Database(settings.sqlalchemy_url, read_only=read_only)
+        return cls(settings, database, read_only=read_only)
+
+    def claim(self) -> None:
+        """Take the data dir's lock (``DataDirLocked`` names the holder); ``start`` calls it."""
+        if self.read_only:
+            return
+        self.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._lock.acquire()
 
     async def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.read_only:
+            await self.database.open()
+            return
+        self.claim()
+        try:
+            await self._start_owned()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def _start_owned(self) -> None:
+        """Start-up that is only safe for the data dir's one owner: it kills and rewrites."""
+        make_private(self.settings.data_dir)
         await self.database.open()
         self.blobs.sweep_tmp()  # uploads a crashed process left half-received
         self.runner.reap_orphans()  # ansible and ssh processes a crashed controller left
@@ -89,9 +142,15 @@ class Deployer:
         await self.deployments.recover_interrupted()  # and puts their apps back on a release
 
     async def close(self) -> None:
-        await self.tasks.stop(self.settings.task_stop_grace_seconds)
-        self.runner.cancel_all()
-        await self.database.close()
+        if self.read_only:  # it started nothing but the database
+            await self.database.close()
+            return
+        try:
+            await self.tasks.stop(self.settings.task_stop_grace_seconds)
+            self.runner.cancel_all()
+            await self.database.close()
+        finally:
+            self._lock.release()
 
     async def __aenter__(self) -> Deployer:
         await self.start()
@@ -104,3 +163,22 @@ class Deployer:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class _ReadOnlyView:
+    """A service of a read-only Deployer: its reads pass, anything else raises at once."""
+
+    def __init__(self, service: object, name: str, reads: frozenset[str]) -> None:
+        self._service = service
+        self._name = name
+        self._reads = reads
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._service, attr)
+        if callable(value) and attr not in self._reads:
+            raise ReadOnlyDeployer(
+                f"deployer.{self._name}.{attr} is not available on a read-only Deployer: "
+                "changes and host operations belong to the process that owns the data dir "
+                "(its API, or a Deployer opened without read_only once that one stopped)"
+            )
+        return value

@@ -8,6 +8,9 @@
     ├── ArtifactRejected(ValueError)    an uploaded archive is unsafe or unusable
     ├── PayloadTooLarge                 an upload exceeded the configured limit
     ├── StorageFull(OSError)            the data dir ran out of space
+    ├── UnsafeSetting(ValueError)       a setting would leave the API open (e.g. a short token)
+    ├── DataDirLocked                   another process owns the data dir
+    ├── ReadOnlyDeployer                a read-only Deployer was asked to change something
     └── RunError                        an Ansible run did not succeed
         ├── RunFailed                   a task failed on a host
         │   └── ReleaseFailed           a release failed its health check (rolled back or not)
@@ -83,6 +86,24 @@ class PayloadTooLarge(PbDeployerError):
 
 class StorageFull(PbDeployerError, OSError):
     code = "storage_full"
+
+
+class UnsafeSetting(PbDeployerError, ValueError):
+    code = "unsafe_setting"
+
+
+class DataDirLocked(PbDeployerError):
+    """Another process holds the data dir's lock; ``pid`` names it when known."""
+
+    code = "data_dir_locked"
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class ReadOnlyDeployer(PbDeployerError):
+    code = "read_only"
 
 
 class RunError(PbDeployerError):

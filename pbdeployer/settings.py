@@ -13,6 +13,8 @@ DATABASE_FILE = "pbdeployer.db"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting; ``data_dir`` is made absolute against the working directory at creation."""
+
     data_dir: Path = Path(".pbdeployer")
     host: str = "127.0.0.1"
     port: int = 8080
@@ -36,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     deploy_keep_releases: int = 5
     deploy_keep_snapshots: int = 5
     deploy_recover_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        """Paths are absolute from here on: a later ``chdir`` (or a library that compares
+        paths it built with paths it got back) must not see another directory."""
+        msgspec.structs.force_setattr(self, "data_dir", Path(self.data_dir).absolute())
 
     def __repr__(self) -> str:
         """Never print the token or a database URL that may hold a password."""
@@ -61,7 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / DATABASE_FILE}"
+        return f"sqlite+aiosqlite:///{self.data_dir / DATABASE_FILE}"
 
     @property
     def token_file(self) -> Path:

@@ -25,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 from pbdeployer.api import API_PREFIX
 
 Json = dict[str, Any]
-TOKEN = "served-test-token-Zq81"
+TOKEN = "served-test-token-Zq81-pK7wN3vB9xT2mR5c"
 
 
 def free_port() -> int:
@@ -45,26 +45,26 @@ def api_client(port: int, token: str = TOKEN) -> httpx.Client:
 class Controller:
     """``pbdeployer serve`` as its own process over one data dir."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, *, token: str | None = TOKEN
+    ) -> None:
+        """``token=None``: no ``PBDEPLOYER_API_TOKEN``, the server makes its own token file."""
         self.data_dir = data_dir
         self.env = env or {}
+        self.token = token
         self.port = free_port()
+        self.log = data_dir.parent / f"serve-{data_dir.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> httpx.Client:
-        env = (
-            os.environ
-            | {
-                "PBDEPLOYER_DATA_DIR": str(self.data_dir),
-                "PBDEPLOYER_API_TOKEN": TOKEN,
-            }
-            | self.env
-        )
+        env = {k: v for k, v in os.environ.items() if k != "PBDEPLOYER_API_TOKEN"}
+        env |= {"PBDEPLOYER_DATA_DIR": str(self.data_dir)} | self.env
+        if self.token is not None:
+            env["PBDEPLOYER_API_TOKEN"] = self.token
         argv = [sys.executable, "-m", "pbdeployer", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        client = api_client(self.port)
+        with self.log.open("ab") as log:  # kept beside the data dir, for a failing test
+            self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+        client = self._client()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -73,6 +73,18 @@ class Controller:
             except httpx.TransportError:
                 time.sleep(0.2)
         raise AssertionError("pbdeployer serve did not come up")
+
+    def _client(self) -> httpx.Client:
+        if self.token is not None:
+            return api_client(self.port, self.token)
+        token_file = self.data_dir / "api-token"
+        deadline = time.monotonic() + 60
+        while not token_file.exists() or not token_file.read_text().endswith("\n"):
+            assert time.monotonic() < deadline, "pbdeployer serve wrote no token"
+            assert self.process is not None
+            assert self.process.poll() is None, "pbdeployer serve stopped"
+            time.sleep(0.1)
+        return api_client(self.port, token_file.read_text().strip())
 
     def kill(self) -> None:
         assert self.process is not None

@@ -32,7 +32,7 @@ from pbdeployer.api.errors import EXCEPTION_HANDLERS
 from pbdeployer.api.strict import strict_values
 from pbdeployer.api.ws import events_socket
 from pbdeployer.deployer import Deployer
-from pbdeployer.services import load_or_create_token
+from pbdeployer.services import check_token, load_or_create_token
 from pbdeployer.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -75,7 +75,9 @@ def create_app(
     deployer = deployer or Deployer.open(settings)
     channels = EventChannels()
     deployer.use_publisher(ChannelsPublisher(channels))
-    token = token or load_or_create_token(settings)[0]
+    if token is None:
+        token = load_or_create_token(settings)[0]
+    token = check_token(token, "the token given to create_app")  # never an open door
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

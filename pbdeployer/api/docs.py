@@ -90,12 +90,18 @@ VERSION_WITH_ZIP = VERSION | {
 }
 VERSION_FORM = {"app_id": APP_ID, "version_number": "1.4.0", "notes": "adds comments"}
 HEALTH = {
+    "view": "full",
     "status": "ok",
     "version": "0.1.0",
     "components": [
         {"name": "database", "status": "ok", "detail": "round trip ok", "latency_ms": 0.4},
         {"name": "storage", "status": "ok", "detail": "80000 MiB free (threshold 512 MiB)"},
     ],
+}
+HEALTH_PUBLIC = {
+    "view": "summary",
+    "status": "ok",
+    "components": [{"name": "database", "status": "ok"}, {"name": "storage", "status": "ok"}],
 }
 
 TASK_ID = "01JH8Z9A1B2C3D4E5F6G7H8J9K"
@@ -381,6 +387,19 @@ def success(model: Any, summary: str, value: Any, description: str = "Success") 
         description=description,
         generate_examples=False,
         examples=example(summary, value),
+    )
+
+
+def health(model: Any, description: str, status: dict[str, str]) -> ResponseSpec:
+    """Both shapes of a health answer: what anyone sees, and what the token's holder sees."""
+    return ResponseSpec(
+        data_container=model,
+        description=description,
+        generate_examples=False,
+        examples=[
+            Example(summary=f"{description}, without the token", value=HEALTH_PUBLIC | status),
+            Example(summary=f"{description}, with the token", value=HEALTH | status),
+        ],
     )
 
 

@@ -31,7 +31,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _BATCH = 1 << 20
 _TMP_PREFIX = "upload-"
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
-_BLOB_MODE = 0o444  # blobs never change once committed
+_BLOB_MODE = 0o400  # blobs never change once committed, and are their owner's only
+_DIR_MODE = 0o700
 
 
 class StagedBlob(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,9 +47,9 @@ class BlobStore:
     """Zips stored by sha256 under ``root``; safe for concurrent uploads of the same content."""
 
     def __init__(self, root: Path, *, min_free_bytes: int = 0) -> None:
-        self.root = root
-        self._tmp = root / "tmp"
-        self._blobs = root / "sha256"
+        self.root = root.absolute()  # staged files are recognised by their absolute path
+        self._tmp = self.root / "tmp"
+        self._blobs = self.root / "sha256"
         self._min_free_bytes = min_free_bytes
 
     async def receive(self, chunks: AsyncIterable[bytes], *, max_size: int) -> StagedBlob:
@@ -82,7 +83,7 @@ class BlobStore:
             staged.path.unlink(missing_ok=True)
             return staged.sha256
         new_shard = not target.parent.exists()
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         staged.path.chmod(_BLOB_MODE)
         staged.path.rename(target)
         _fsync_dir(target.parent)
@@ -156,7 +157,7 @@ class _Upload:
 
     def __init__(self, directory: Path, min_free_bytes: int) -> None:
         with _storage_errors():
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=directory)
         self.path = Path(name)
         self.size = 0

@@ -12,8 +12,10 @@ from pbdeployer.models.common import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, PageR
 from pbdeployer.models.deployments import Deployment, DeploymentStatus
 from pbdeployer.models.health import (
     ComponentHealth,
+    ComponentState,
     HealthReport,
     HealthStatus,
+    HealthSummary,
     ServerReachability,
 )
 from pbdeployer.models.ids import is_id, new_id
@@ -40,11 +42,13 @@ __all__ = [
     "AuditReport",
     "AuditSummary",
     "ComponentHealth",
+    "ComponentState",
     "Deployment",
     "DeploymentStatus",
     "FindingStatus",
     "HealthReport",
     "HealthStatus",
+    "HealthSummary",
     "LogLine",
     "Page",
     "PageRequest",

@@ -2,6 +2,7 @@
 
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
+from pbdeployer.services.data_dir import DataDirLock, make_private
 from pbdeployer.services.deployments import DeploymentService
 from pbdeployer.services.health import HealthService
 from pbdeployer.services.operations import AuditWithAge, HostTasks
@@ -20,13 +21,15 @@ from pbdeployer.services.tasks import (
     TaskQueue,
     TaskRuns,
 )
-from pbdeployer.services.tokens import load_or_create_token
+from pbdeployer.services.tokens import MIN_TOKEN_LENGTH, check_token, load_or_create_token
 from pbdeployer.services.versions import VersionService
 
 __all__ = [
+    "MIN_TOKEN_LENGTH",
     "MUTATING_KINDS",
     "AppService",
     "AuditWithAge",
+    "DataDirLock",
     "DeploymentService",
     "EventCallback",
     "HealthService",
@@ -47,5 +50,7 @@ __all__ = [
     "VersionZips",
     "ZipPolicy",
     "ZipSource",
+    "check_token",
     "load_or_create_token",
+    "make_private",
 ]

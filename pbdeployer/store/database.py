@@ -15,6 +15,8 @@ Chosen by measuring (``bench/api.py``, 2 cores, 32 connections; README "Performa
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import weakref
@@ -35,6 +37,8 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from pbdeployer.errors import NotFound
+
 _PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000")
 _POOL_SIZE = 32
 """SQLAlchemy hands a connection back to its pool in a task of its own, one loop turn after the
@@ -43,15 +47,22 @@ pool opens and closes a connection (and parses the schema again) for most reques
 
 
 class Database:
-    """Owns the engine; ``open`` migrates the schema to head before anything reads it."""
+    """Owns the engine; ``open`` migrates the schema to head before anything reads it.
 
-    def __init__(self, url: str) -> None:
+    ``read_only`` (a database another process owns and migrates): ``open`` migrates nothing,
+    and every SQLite connection refuses writes (``PRAGMA query_only``).
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only
         path = _sqlite_file(url)
+        self._file = path
         self.engine: AsyncEngine = create_async_engine(_driver(url), **_engine_options(url, path))
         self.reads: SQLiteReads | None = None
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
+            tune = _tune_sqlite_read_only if read_only else _tune_sqlite
+            event.listen(self.engine.sync_engine, "connect", tune)
         if path is not None:
             self.reads = SQLiteReads(path)
             _READS[self.engine] = self.reads
@@ -61,6 +72,10 @@ class Database:
         return self.url.startswith("sqlite")
 
     async def open(self) -> None:
+        if self._file is not None:
+            _check_file(self._file, create=not self.read_only)
+        if self.read_only:
+            return
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade_to_head)
 
@@ -156,6 +171,22 @@ def _tune_sqlite(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     for pragma in _PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _tune_sqlite_read_only(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+    _tune_sqlite(dbapi_conn, record)
+    dbapi_conn.cursor().execute("PRAGMA query_only=ON")
+
+
+def _check_file(path: str, *, create: bool) -> None:
+    """A missing database file is created 0600 (SQLite gives its -wal and -shm the same mode:
+    an empty file is an empty database), or refused when there is nothing to create it for."""
+    if os.path.exists(path):
+        return
+    if not create:
+        raise NotFound(f"no database at {path} to read")
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _upgrade_to_head(conn: Connection) -> None:

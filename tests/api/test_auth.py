@@ -117,10 +117,10 @@ def test_token_is_generated_once_into_the_data_dir(tmp_path):
 
 
 def test_token_from_settings_wins_over_the_file(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data", api_token="from-the-environment")
+    settings = Settings(data_dir=tmp_path / "data", api_token="from-the-environment-Kd8Rw2Xp5Lq9Zt")
 
     with TestClient(create_app(settings), base_url=BASE_URL) as client:
         assert not settings.token_file.exists()
-        good = {"Authorization": "Bearer from-the-environment"}
+        good = {"Authorization": "Bearer from-the-environment-Kd8Rw2Xp5Lq9Zt"}
         assert client.get("/servers", headers=good).status_code == 200
         assert client.get("/servers", headers={"Authorization": "Bearer x"}).status_code == 401

@@ -15,7 +15,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 def _served_schema(tmp_path: Path) -> dict[str, object]:
-    app = create_app(Settings(data_dir=tmp_path), token="t")
+    app = create_app(Settings(data_dir=tmp_path), token="t" * 32)
     with TestClient(app) as client:
         response = client.get("/api/v1/schema/openapi.json")
         assert response.status_code == 200
@@ -32,7 +32,7 @@ def test_checked_in_schema_equals_the_served_one(tmp_path: Path) -> None:
 
 
 def test_export_is_byte_identical(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path), token="t")
+    app = create_app(Settings(data_dir=tmp_path), token="t" * 32)
     assert openapi_yaml(app) == SCHEMA_FILE.read_text()
 
 

@@ -205,8 +205,8 @@ def _client_for(case: BadZip, tmp_path: Path) -> TestClient[Any]:
         zip_max_uncompressed_bytes=case.limits.max_uncompressed,
         zip_max_ratio=case.limits.max_ratio,
     )
-    client = TestClient(create_app(settings, token="t"), base_url=BASE_URL)
-    client.headers["Authorization"] = "Bearer t"
+    client = TestClient(create_app(settings, token="t" * 32), base_url=BASE_URL)
+    client.headers["Authorization"] = "Bearer " + "t" * 32
     return client
 
 
@@ -254,8 +254,8 @@ def test_a_refused_upload_keeps_the_previous_zip(client, settings, version, good
 def limited(tmp_path: Path) -> Iterator[tuple[TestClient[Any], Settings]]:
     """A client whose uploads may be 64 KiB at most."""
     settings = Settings(data_dir=tmp_path / "limited", max_upload_bytes=64 << 10)
-    with TestClient(create_app(settings, token="t"), base_url=BASE_URL) as client:
-        client.headers["Authorization"] = "Bearer t"
+    with TestClient(create_app(settings, token="t" * 32), base_url=BASE_URL) as client:
+        client.headers["Authorization"] = "Bearer " + "t" * 32
         yield client, settings
 
 

@@ -14,7 +14,7 @@ def test_defaults_without_environment():
     settings = Settings.from_env({})
 
     assert settings == Settings()
-    assert settings.data_dir == Path(".pbdeployer")
+    assert settings.data_dir == Path.cwd() / ".pbdeployer"
     assert settings.host == "127.0.0.1"
     assert settings.port == 8080
     assert settings.api_token is None
@@ -106,6 +106,22 @@ def test_sqlalchemy_url_is_absolute_for_a_relative_data_dir(monkeypatch, tmp_pat
     url = Settings(data_dir=Path("state")).sqlalchemy_url
 
     assert url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/state/pbdeployer.db"
+
+
+def test_a_relative_data_dir_is_absolute_from_the_moment_it_is_read(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    made = [
+        Settings(),
+        Settings(data_dir=Path("state")),
+        Settings.from_env({"PBDEPLOYER_DATA_DIR": "state"}),
+        Settings.from_env({}, data_dir="state"),
+        msgspec.structs.replace(Settings(), data_dir=Path("state")),
+    ]
+    monkeypatch.chdir("/")
+
+    assert [s.data_dir for s in made] == [tmp_path / ".pbdeployer"] + [tmp_path / "state"] * 4
+    assert made[1].blobs_dir == tmp_path / "state" / "blobs"
+    assert made[1].token_file == tmp_path / "state" / "api-token"
 
 
 def test_database_url_wins_over_the_data_dir():

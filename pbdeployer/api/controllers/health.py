@@ -1,13 +1,24 @@
-"""/health: unauthenticated, secret-free, 503 when down."""
+"""/health: up or down per component for anyone; the details for the token's holder only."""
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from typing import Any
+
+from litestar import Controller, Request, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from pbdeployer.api import docs
+from pbdeployer.api.auth import authenticated
 from pbdeployer.api.controllers.params import DeployerDep
-from pbdeployer.models import HealthReport, HealthStatus
+from pbdeployer.models import HealthReport, HealthStatus, HealthSummary
+
+_DESCRIPTION = (
+    "No token needed. Without the token (or with a wrong one) the answer says only up or down "
+    "per component (`HealthSummary`, `view: summary`); with it, the details too "
+    "(`HealthReport`, `view: full`: version, latencies, free space, every server's last "
+    "reachability and why it failed). "
+    "Answers 503 when a component is down."
+)
 
 
 class HealthController(Controller):
@@ -18,15 +29,19 @@ class HealthController(Controller):
         "/",
         operation_id="getHealth",
         summary="Health of the API and what it depends on",
-        description="No token needed. Answers 503 when a component is down.",
+        description=_DESCRIPTION,
         opt={"public": True},
-        security=[{}],  # overrides the document-wide bearer requirement: no token needed
+        security=[{}, {"BearerToken": []}],  # the token is optional here: it adds the details
         responses={
-            200: docs.success(HealthReport, "Healthy", docs.HEALTH),
-            503: docs.success(HealthReport, "Down", docs.HEALTH | {"status": "down"}, "Down"),
+            200: docs.health(HealthReport | HealthSummary, "Healthy", {"status": "ok"}),
+            503: docs.health(HealthReport | HealthSummary, "Down", {"status": "down"}),
         },
     )
-    async def get_health(self, deployer: DeployerDep) -> Response[HealthReport]:
+    async def get_health(
+        self, deployer: DeployerDep, request: Request[Any, Any, Any]
+    ) -> Response[HealthReport | HealthSummary]:
         report = await deployer.health.report()
-        down = report.status is HealthStatus.DOWN
-        return Response(report, status_code=HTTP_503_SERVICE_UNAVAILABLE if down else HTTP_200_OK)
+        code = HTTP_503_SERVICE_UNAVAILABLE if report.status is HealthStatus.DOWN else HTTP_200_OK
+        if authenticated(request):
+            return Response(report, status_code=code)
+        return Response(report.summary(), status_code=code)
