@@ -40,7 +40,11 @@ def run(body: Body) -> None:
     """Run ``body`` against the target and leave with its exit code (errors mapped to one)."""
     options: Options = click.get_current_context().ensure_object(Options)
     out = Output(json=options.json)
-    code = asyncio.run(_run(body, options, out))
+    try:
+        code = asyncio.run(_run(body, options, out))
+    except KeyboardInterrupt:  # before anything was started that Ctrl-C should cancel
+        out.error("interrupted")
+        code = Exit.CANCELLED
     raise SystemExit(int(code))
 
 
