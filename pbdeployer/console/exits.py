@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import enum
 
-from pbdeployer.errors import PbDeployerError
+from pbdeployer.errors import (
+    ArtifactRejected,
+    HostKeyChanged,
+    HostUnreachable,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PbDeployerError,
+    RunCancelled,
+)
 
 
 class Exit(enum.IntEnum):
@@ -37,12 +46,8 @@ _BY_CODE = {
 
 
 def exit_for(code: str | None) -> Exit:
-    """The exit code for an error ``code`` (the same codes the API and the tasks report)."""
-    if code is None:
-        return Exit.FAILED
-    if code.startswith(("zip_", "artifact_")):
-        return Exit.INVALID
-    return _BY_CODE.get(code, Exit.FAILED)
+    """The exit code for an error ``code`` a task or deployment ended with."""
+    return Exit.FAILED if code is None else _BY_CODE.get(code, Exit.FAILED)
 
 
 class CommandError(PbDeployerError):
@@ -53,7 +58,22 @@ class CommandError(PbDeployerError):
         self.exit_code = exit_code
 
 
+_BY_CLASS: list[tuple[type[PbDeployerError], Exit]] = [
+    (InvalidInput, Exit.INVALID),
+    (ArtifactRejected, Exit.INVALID),
+    (PayloadTooLarge, Exit.INVALID),
+    (NotFound, Exit.NOT_FOUND),
+    (HostUnreachable, Exit.UNREACHABLE),
+    (HostKeyChanged, Exit.UNREACHABLE),
+    (RunCancelled, Exit.CANCELLED),
+]
+
+
 def exit_code(error: PbDeployerError) -> Exit:
+    """By the error's class (whatever its detailed code), else by its code."""
     if isinstance(error, CommandError):
         return error.exit_code
+    for cls, code in _BY_CLASS:
+        if isinstance(error, cls):
+            return code
     return exit_for(error.code)

@@ -18,7 +18,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pbdeployer.console.exits import CommandError, Exit
-from pbdeployer.errors import PbDeployerError
+from pbdeployer.errors import (
+    ArtifactRejected,
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PbDeployerError,
+)
 from pbdeployer.models import (
     App,
     AppCreate,
@@ -50,6 +58,14 @@ class _ErrorBody(msgspec.Struct, frozen=True):
 
 class _Error(msgspec.Struct, frozen=True):
     error: _ErrorBody
+
+
+_BY_STATUS: dict[int, type[PbDeployerError]] = {
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: ArtifactRejected,  # what is not a validation failure (those keep their details)
+}
 
 
 def _query(page: PageRequest, **values: object) -> dict[str, Any]:
@@ -214,9 +230,14 @@ def _api_error(answer: httpx.Response) -> PbDeployerError:
         body = msgspec.json.decode(answer.content, type=_Error).error
     except (msgspec.DecodeError, msgspec.ValidationError):
         return PbDeployerError(f"the API answered {answer.status_code}: {answer.text[:200]}")
+    problems = [
+        FieldProblem(field=d.get("field", ""), reason=d.get("reason", "")) for d in body.details
+    ]
     message = body.message
-    for detail in body.details:
-        field, reason = detail.get("field", ""), detail.get("reason", "")
-        if field and f"{field}: {reason}" not in message:
-            message += f"; {field}: {reason}"
-    return PbDeployerError(message, code=body.code)
+    for problem in problems:
+        if f"{problem.field}: {problem.reason}" not in message:
+            message += f"; {problem.field}: {problem.reason}"
+    if body.code == InvalidInput.code:
+        return InvalidInput(problems, message)
+    kind = _BY_STATUS.get(answer.status_code, PbDeployerError)
+    return kind(message, code=body.code)

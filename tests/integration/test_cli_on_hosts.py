@@ -68,6 +68,13 @@ def test_setup_deploy_logs_failure_and_ctrl_c(
     setup = cli.ok("servers", "setup", name)
     assert f"setup of {name}: done" in setup
     assert fields(cli.ok("servers", "show", name))["set up"] == "yes"
+    assert f"{name} ({fresh_host.address}:{fresh_host.port}) is reachable" in cli.ok(
+        "servers", "check", name
+    )
+    audit = cli.ok("servers", "audit", name, "--latest").splitlines()
+    assert audit[0].split()[:4] == ["STATUS", "SEVERITY", "CHECK", "EVIDENCE"]
+    assert any(line.startswith("FAIL") and "root" in line.lower() for line in audit), audit
+    assert audit[-1].startswith(f"{name}: score ")
 
     here = cli.at(project(tmp_path / "notes", name))
     deployed = here("deploy", "--label", "v1")
