@@ -81,6 +81,10 @@ def test_exit_codes_for_what_went_wrong(cli: Cli, tmp_path: Path) -> None:
     assert invalid.code == 2
     assert "name:" in invalid.err
 
+    unknown = cli("cancel", "01M98J43DFTR972ZKQH0J1YSPE")
+    assert unknown.code == 5
+    assert "01M98J43DFTR972ZKQH0J1YSPE" in unknown.err
+
     usage = cli("deploy")
     assert usage.code == 2
     assert "pbdeployer.toml" in usage.err

@@ -68,6 +68,9 @@ def test_setup_deploy_logs_failure_and_ctrl_c(
     setup = cli.ok("servers", "setup", name)
     assert f"setup of {name}: done" in setup
     assert fields(cli.ok("servers", "show", name))["set up"] == "yes"
+    tasks = [line.split() for line in cli.ok("tasks").splitlines()]
+    assert tasks[0][:3] == ["ID", "KIND", "STATUS"]
+    assert [row[1:3] for row in tasks[1:]] == [["setup", "succeeded"]]
     assert f"{name} ({fresh_host.address}:{fresh_host.port}) is reachable" in cli.ok(
         "servers", "check", name
     )
