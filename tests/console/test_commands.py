@@ -6,7 +6,9 @@ same output, exit codes scripts can rely on. Hosts are not needed here (tests/in
 from __future__ import annotations
 
 import os
+import shlex
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +149,26 @@ def test_config_file_names_the_api(served: Controller, tmp_path: Path) -> None:
     refused = wrong("servers", "list")
     assert refused.code == 1
     assert "token" in refused.err.lower()
+
+
+def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
+    """On a terminal (``script`` gives the command one) errors are red; ``NO_COLOR`` stops it."""
+    shell = Cli.embedded(tmp_path / "data", tmp_path)
+    command = shlex.join(shell.argv("apps", "show", "no-such-app"))
+
+    def on_a_terminal(env: dict[str, str]) -> str:
+        done = subprocess.run(
+            ["script", "-qec", command, "/dev/null"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 5, done
+        assert "no app named 'no-such-app'" in done.stdout
+        return done.stdout
+
+    assert "\x1b[31m" in on_a_terminal(shell.env)
+    assert "\x1b[31m" not in on_a_terminal(shell.env | {"NO_COLOR": "1"})
