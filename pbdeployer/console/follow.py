@@ -62,7 +62,7 @@ class LineView:
 
     def __init__(self, out: Output, title: str) -> None:
         self._out = out
-        self._last: tuple[int, str] = (-1, "")
+        self._last: tuple[int, str] = (0, "")
         out.say(f"{title}: queued")
 
     def show(self, percent: int | None, step: str) -> None:
