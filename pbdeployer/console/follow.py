@@ -16,12 +16,14 @@ from typing import Any, Protocol
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pbdeployer.console.render import Output
+from pbdeployer.errors import PbDeployerError
 from pbdeployer.models.task_events import (
     DeploymentProgress,
     TaskEvent,
     TaskFinished,
     TaskProgress,
 )
+from pbdeployer.models.tasks import TaskStatus
 
 Cancel = Callable[[], Awaitable[None]]
 
@@ -91,7 +93,7 @@ async def _consume(events: AsyncIterator[TaskEvent], view: View) -> TaskFinished
         elif isinstance(event, DeploymentProgress) and event.step:
             view.show(None, event.step)
         elif isinstance(event, TaskFinished):
-            view.show(100 if event.status == "succeeded" else None, str(event.status))
+            view.show(100 if event.status is TaskStatus.SUCCEEDED else None, str(event.status))
             return event
     raise RuntimeError("the event stream ended before the task finished")
 
@@ -117,7 +119,10 @@ async def follow(
             view.pause()
             if await _ask(out, f"Cancel {title}? [y/N] ", consumer):
                 out.say("cancelling…")
-                await cancel()
+                try:
+                    await cancel()
+                except PbDeployerError as exc:  # it ended meanwhile: follow it to its end
+                    out.error(exc.message)
             view.resume()
     finally:
         loop.remove_signal_handler(signal.SIGINT)

@@ -1,6 +1,6 @@
 """The command line deploying for real: a test host, the real PocketBase, a subprocess per
 command, on the embedded library and on a served API. Setup, a deploy from the project file
-with its progress, status, ``logs -f``, a failing deploy, and Ctrl-C during a deploy.
+with its progress, status, ``logs -f``, a failing deploy, Ctrl-C during a deploy, rollback.
 """
 
 from __future__ import annotations
@@ -96,6 +96,13 @@ def test_setup_deploy_logs_failure_and_ctrl_c(
     follow_logs(here, fresh_host, app["http_port"])
     failing_deploy(here, tmp_path)
     ctrl_c_during_a_deploy(here, tmp_path)
+    upgraded = here("deploy", "--label", "v2")
+    assert upgraded.code == 0, upgraded
+    current = f"readlink {shlex.quote(app['remote_path'])}/current"
+    assert on_host(fresh_host, current) == "releases/v2"
+    back = here("rollback", "notes")
+    assert back.code == 0, back
+    assert "rollback of notes: succeeded" in back.out
     assert on_host(fresh_host, f"readlink {shlex.quote(app['remote_path'])}/current") == (
         "releases/v1"
     )
