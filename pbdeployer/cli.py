@@ -1,4 +1,5 @@
-"""Command line: ``pbdeployer serve``, ``pbdeployer openapi``, ``pbdeployer --version``."""
+"""Command line: ``pbdeployer serve`` and ``pbdeployer openapi`` here; every other command
+(servers, apps, deploy, logs ...) is ``pbdeployer.console``'s."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from pbdeployer import __version__
+from pbdeployer import __version__, console
 from pbdeployer.api import create_app, openapi_yaml
 from pbdeployer.deployer import Deployer
 from pbdeployer.errors import PbDeployerError
@@ -20,10 +21,14 @@ from pbdeployer.services import load_or_create_token
 from pbdeployer.settings import Settings
 
 DEFAULT_OPENAPI_PATH = Path("api/openapi.yaml")
+_OWN_COMMANDS = ("serve", "openapi")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if not given or given[0] not in _OWN_COMMANDS:
+        return console.main(given)
+    args = _parser().parse_args(given)
     if args.command == "serve":
         return _serve(args)
     if args.command == "openapi":

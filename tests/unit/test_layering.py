@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "services": BASE | {"content", "inventory", "plays", "runner", "store", "events", "artifacts"},
     "deployer": BASE | {"services", "store", "runner", "events", "artifacts"},
     "api": BASE | {"services", "deployer", ""},
-    "cli": BASE | {"api", "services", "deployer", ""},
+    "console": BASE | {"services", "deployer", ""},
+    "cli": BASE | {"api", "services", "deployer", "console", ""},
     "__init__": BASE | {"deployer"},
     "__main__": {"cli"},
 }
