@@ -113,10 +113,14 @@ def test_ordinary_places_are_fine(client, server, new_app, path):
     assert new_app(server["id"], remote_path=path)["remote_path"] == path
 
 
-def test_parallel_creates_without_a_port_all_get_distinct_ports(settings, token, server):
+def test_parallel_creates_without_a_port_all_get_distinct_ports(settings, token):
     """Ten creates at once over real HTTP; each one is answered 201 with its own port."""
     with ServerThread(create_app(settings, token=token)) as served:
-        responses = asyncio.run(_create_at_once(served.port, token, server["id"], 10))
+        server = api_client(served.port, token).post(
+            "/servers", json={"name": "parallel", "host": "203.0.113.20"}
+        )
+        assert server.status_code == 201, server.text
+        responses = asyncio.run(_create_at_once(served.port, token, server.json()["id"], 10))
         listed = api_client(served.port, token).get("/apps", params={"per_page": 100}).json()
 
     assert [r.status_code for r in responses] == [201] * 10, [r.text for r in responses]
