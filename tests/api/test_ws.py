@@ -174,7 +174,7 @@ async def test_a_full_outbox_overflows_on_anything_but_progress() -> None:
 async def test_an_idle_outbox_returns_nothing_for_a_ping() -> None:
     outbox = Outbox()
     assert await asyncio.wait_for(outbox.get(0.01), 1) is None
-    outbox.control(Ping())
+    assert await outbox.control(Ping())
     assert await outbox.get(0.01) == Ping()
 
 
