@@ -10,13 +10,13 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
 from pbdeployer.errors import FieldProblem, InvalidInput
 
 Check = Callable[[str], str | None]
-T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
@@ -26,6 +26,8 @@ _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,99}\Z")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-])?\Z")
 _PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
 _MAX_NOTES = 10_000
+MAX_LIST_ITEMS = 100
+"""Items a list in a request may hold (extra packages, extra ports)."""
 
 
 def check_name(value: str) -> str | None:
@@ -113,11 +115,27 @@ def check_notes(value: str) -> str | None:
     return None
 
 
-def checked_list(field: str, values: Sequence[T], check: Callable[[T], str | None]) -> list[T]:
-    """Check every item of a list; problems are named ``field[index]``."""
+def checked_list(
+    field: str,
+    values: Sequence[H],
+    check: Callable[[H], str | None],
+    *,
+    max_items: int = MAX_LIST_ITEMS,
+) -> list[H]:
+    """Check every item of a list; problems are named ``field[index]``.
+
+    A list is capped (each item becomes work on a host) and names each value once: a repeat
+    is a mistake in the request, and hosts would act on it twice.
+    """
+    if len(values) > max_items:
+        raise InvalidInput.single(field, f"must have at most {max_items} items")
     problems = Problems()
+    seen: set[H] = set()
     for index, value in enumerate(values):
         problems.check(f"{field}[{index}]", value, check)
+        if value in seen:
+            problems.add(f"{field}[{index}]", f"repeats {value!r}; list each value once")
+        seen.add(value)
     problems.raise_if_any()
     return list(values)
 
