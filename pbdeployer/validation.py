@@ -11,6 +11,7 @@ import ipaddress
 import posixpath
 import re
 from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pbdeployer.errors import FieldProblem, InvalidInput
@@ -27,6 +28,10 @@ _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-])?\Z")
 _PATH_PART = re.compile(r"^[A-Za-z0-9_.@+-]+\Z")
 _MAX_NOTES = 10_000
 MAX_LIST_ITEMS = 100
+MAX_COUNTER = (1 << 53) - 1
+"""The largest counter (an event ``seq``) taken as input: every JSON client reads it exactly."""
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 """Items a list in a request may hold (extra packages, extra ports)."""
 
 
@@ -138,6 +143,27 @@ def checked_list(
         seen.add(value)
     problems.raise_if_any()
     return list(values)
+
+
+def check_moment(value: datetime) -> str | None:
+    """A time filter: with a timezone, so it means one instant, and within years 1970-9000."""
+    if value.utcoffset() is None:
+        return "must have a timezone, like 2024-05-01T12:00:00Z or 2024-05-01T14:00:00+02:00"
+    try:
+        in_range = _EARLIEST <= value.astimezone(UTC) <= _LATEST
+    except OverflowError:  # year 1 or 9999 moved across midnight by its offset
+        in_range = False
+    return None if in_range else "must be between 1970 and 9000"
+
+
+def checked_moments(**moments: datetime | None) -> None:
+    """Refuse, naming every field, the given times that ``check_moment`` does not accept."""
+    problems = Problems()
+    for field, value in moments.items():
+        reason = None if value is None else check_moment(value)
+        if reason is not None:
+            problems.add(field, reason)
+    problems.raise_if_any()
 
 
 class Problems:

@@ -37,6 +37,7 @@ from litestar.handlers import WebsocketRouteHandler
 from pbdeployer.errors import PbDeployerError
 from pbdeployer.models.task_events import TaskEvent, TaskProgress
 from pbdeployer.services.tasks import TaskQueue
+from pbdeployer.validation import MAX_COUNTER
 
 PING_SECONDS = 20.0
 AUTH_SECONDS = 10.0
@@ -286,7 +287,7 @@ class Session:
                 text = await self._socket.receive_text()
                 try:
                     message = _client_decoder.decode(text)
-                except msgspec.DecodeError as exc:
+                except (msgspec.DecodeError, RecursionError) as exc:
                     answered = await self._outbox.control(
                         Error(code="bad_message", message=str(exc))
                     )
@@ -332,8 +333,8 @@ class Session:
         live = topic == "tasks" or (kind in _LIVE_KINDS and bool(ident))
         if not (live or (kind == "task" and ident)):
             return "bad_topic", "a topic is tasks, task:ID, server:ID, app:ID or deployment:ID"
-        if wanted.after < 0:
-            return "bad_topic", "after must be 0 or more"
+        if not 0 <= wanted.after <= MAX_COUNTER:
+            return "bad_topic", f"after must be between 0 and {MAX_COUNTER}"
         if topic in self._followers and not self._followers[topic].done():
             return "already_subscribed", "unsubscribe first to subscribe again"
         if sum(not job.done() for job in self._followers.values()) >= MAX_TOPICS:
