@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import sys
@@ -11,7 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pbdeployer import __version__, console
 from pbdeployer.api import create_app, openapi_yaml
@@ -81,7 +84,53 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": "info",
         "ws_per_message_deflate": False,
+        "http": _with_header_deadline(settings.request_header_timeout_seconds),
     }
+
+
+_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class _HeaderDeadline(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers.
+
+    uvicorn closes idle keep-alive connections, but waits for ever on headers that trickle in
+    (or never end). Each request's headers must be complete within ``seconds`` of the
+    connection or of the previous answer; the request body has its own deadline in the app.
+    """
+
+    seconds = 10.0
+    _answered = 0
+    _timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        self._answered += 1
+        super().on_response_complete()
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(self.seconds, self._expire, self._answered)
+
+    def _expire(self, answered: int) -> None:
+        waiting = answered == self._answered and self.conn.their_state is h11.IDLE
+        if waiting and not self.transport.is_closing():
+            self.transport.write(_TIMED_OUT)
+            self.transport.close()
+
+
+def _with_header_deadline(seconds: float) -> type[H11Protocol]:
+    return type("HeaderDeadlineProtocol", (_HeaderDeadline,), {"seconds": seconds})
 
 
 def _export_openapi(output: Path) -> int:

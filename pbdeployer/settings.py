@@ -38,6 +38,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     deploy_keep_releases: int = 5
     deploy_keep_snapshots: int = 5
     deploy_recover_seconds: float = 60.0
+    request_header_timeout_seconds: float = 10.0
+    """How long ``serve`` waits for a request's headers to be complete."""
+    request_body_timeout_seconds: float = 30.0
+    """How long the API waits for each next piece of a request body."""
 
     def __post_init__(self) -> None:
         """Paths are absolute from here on: a later ``chdir`` (or a library that compares

@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar, get_type_hints
 
@@ -19,7 +20,7 @@ import msgspec
 from pbdeployer.errors import FieldProblem, InvalidInput
 
 Check = Callable[[str], str | None]
-T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
@@ -44,6 +45,12 @@ _SHARED_DIRS = frozenset(
     ("/home", "/media", "/mnt", "/opt", "/srv", "/var", "/var/lib", "/var/opt", "/var/www")
 )
 _HOME_DIR = re.compile(r"^/home/[^/]+\Z")
+MAX_LIST_ITEMS = 100
+"""Items a list in a request may hold (extra packages, extra ports)."""
+MAX_COUNTER = (1 << 53) - 1
+"""The largest counter (an event ``seq``) taken as input: every JSON client reads it exactly."""
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def check_name(value: str) -> str | None:
@@ -160,13 +167,50 @@ def check_notes(value: str) -> str | None:
     return None
 
 
-def checked_list(field: str, values: Sequence[T], check: Callable[[T], str | None]) -> list[T]:
-    """Check every item of a list; problems are named ``field[index]``."""
+def checked_list(
+    field: str,
+    values: Sequence[H],
+    check: Callable[[H], str | None],
+    *,
+    max_items: int = MAX_LIST_ITEMS,
+) -> list[H]:
+    """Check every item of a list; problems are named ``field[index]``.
+
+    A list is capped (each item becomes work on a host) and names each value once: a repeat
+    is a mistake in the request, and hosts would act on it twice.
+    """
+    if len(values) > max_items:
+        raise InvalidInput.single(field, f"must have at most {max_items} items")
     problems = Problems()
+    seen: set[H] = set()
     for index, value in enumerate(values):
         problems.check(f"{field}[{index}]", value, check)
+        if value in seen:
+            problems.add(f"{field}[{index}]", f"repeats {value!r}; list each value once")
+        seen.add(value)
     problems.raise_if_any()
     return list(values)
+
+
+def check_moment(value: datetime) -> str | None:
+    """A time filter: with a timezone, so it means one instant, and within years 1970-9000."""
+    if value.utcoffset() is None:
+        return "must have a timezone, like 2024-05-01T12:00:00Z or 2024-05-01T14:00:00+02:00"
+    try:
+        in_range = _EARLIEST <= value.astimezone(UTC) <= _LATEST
+    except OverflowError:  # year 1 or 9999 moved across midnight by its offset
+        in_range = False
+    return None if in_range else "must be between 1970 and 9000"
+
+
+def checked_moments(**moments: datetime | None) -> None:
+    """Refuse, naming every field, the given times that ``check_moment`` does not accept."""
+    problems = Problems()
+    for field, value in moments.items():
+        reason = None if value is None else check_moment(value)
+        if reason is not None:
+            problems.add(field, reason)
+    problems.raise_if_any()
 
 
 class Problems:

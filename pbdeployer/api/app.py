@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from pbdeployer import __version__
 from pbdeployer.api.auth import token_guard
+from pbdeployer.api.bodies import ClientLeft, body_deadline, client_left
 from pbdeployer.api.channels import ChannelsPublisher, EventChannels
 from pbdeployer.api.controllers import (
     AppController,
@@ -112,7 +113,8 @@ def create_app(
     )
     return Litestar(
         route_handlers=[v1],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, ClientLeft: client_left},  # type: ignore[dict-item]
+        middleware=[body_deadline(settings.request_body_timeout_seconds)],
         openapi_config=openapi_config(),
         plugins=[channels],
         lifespan=[lifespan],

@@ -52,6 +52,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -102,6 +103,15 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorB
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
+def nested_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[ErrorBody]:
+    """msgspec refuses JSON nested past its depth limit with a RecursionError: the input's fault."""
+    if "deserializing" not in str(exc):
+        return internal_error(request, exc)
+    return error_response(
+        HTTP_400_BAD_REQUEST, "malformed_json", "the JSON body is nested too deeply to read"
+    )
+
+
 def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.error("unhandled error", exc_info=exc)
     return error_response(
@@ -124,5 +134,6 @@ EXCEPTION_HANDLERS = {
     PbDeployerError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    RecursionError: nested_too_deep,
     Exception: internal_error,
 }

@@ -39,6 +39,7 @@ _MAX_FIELD_BYTES = 64 << 10
 _MAX_PARTS = 16
 _READ_CHUNK = 1 << 20
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_MAX_POSITION_DIGITS = 19  # 10**19 bytes is past the end of any file
 
 
 class ZipUpload(NamedTuple):
@@ -172,19 +173,26 @@ def requested_range(headers: Mapping[str, str], size: int, etag: str) -> ByteRan
     match = _RANGE.fullmatch(header.strip().replace(" ", ""))
     if match is None or match.groups() == ("", ""):
         return None
-    first, last = match.groups()
-    if not first:
-        start, stop = max(size - int(last), 0), size
-        if int(last) == 0:
+    first, last = (_position(text) for text in match.groups())
+    if first is None:  # a suffix: the last ``last`` bytes
+        if not last:
             raise _unsatisfiable(size)
+        start, stop = max(size - last, 0), size
     else:
-        start = int(first)
-        stop = size if not last else min(int(last) + 1, size)
-        if last and int(last) < start:
+        start = first
+        stop = size if last is None else min(last + 1, size)
+        if last is not None and last < start:
             return None
     if start >= size:
         raise _unsatisfiable(size)
     return ByteRange(start, stop)
+
+
+def _position(digits: str) -> int | None:
+    """A range bound; one too long for any file (or for ``int``) stands for "past the end"."""
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= _MAX_POSITION_DIGITS else 10**_MAX_POSITION_DIGITS
 
 
 def _unsatisfiable(size: int) -> HTTPException:

@@ -12,11 +12,12 @@ The protocol (every message a JSON text frame, told apart by ``type``; docs/even
 3. Events arrive as ``{"type": "event", "topic": ..., "event": {...}}``; ``ping`` every 20 s
    when idle; ``error`` for a refused message or topic (the socket stays open).
 
-Events wait in a bounded buffer per connection; a replay waits for room in it. While it is
-full, ``task_progress`` events are coalesced (only the newest per topic waits). A client that
-keeps it full (never read down to half) for 10 s is too slow: the socket closes with 4008
-after a ``closing`` message naming, per ``task:`` topic, the last ``seq`` delivered: subscribe
-again with those as ``after``.
+Events wait in a bounded buffer per connection; a replay waits for room in it, and so do the
+server's answers (``subscribed``, ``error``): while they have no room the server reads no more
+of the client's messages. While it is full, ``task_progress`` events are coalesced (only the
+newest per topic waits). A client that keeps it full (never read down to half) for 10 s is too
+slow: the socket closes with 4008 after a ``closing`` message naming, per ``task:`` topic, the
+last ``seq`` delivered: subscribe again with those as ``after``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from litestar.handlers import WebsocketRouteHandler
 from pbdeployer.errors import PbDeployerError
 from pbdeployer.models.task_events import TaskEvent, TaskProgress
 from pbdeployer.services.tasks import TaskQueue
+from pbdeployer.validation import MAX_COUNTER
 
 PING_SECONDS = 20.0
 AUTH_SECONDS = 10.0
@@ -124,8 +126,8 @@ class Outbox:
 
     ``offer`` keeps each topic's order. When the buffer is full a ``TaskProgress`` waits aside
     (a newer one replaces it) and goes out before that topic's next event; any other event
-    that does not fit marks the outbox ``overflowed``. ``put`` first waits for room, as long
-    as the client reads the buffer down to half within ``patience`` seconds.
+    that does not fit marks the outbox ``overflowed``. ``put`` and ``control`` first wait for
+    room, as long as the client reads the buffer down to half within ``patience`` seconds.
     """
 
     def __init__(self, size: int = BUFFER_SIZE, patience: float = SLOW_SECONDS) -> None:
@@ -141,10 +143,19 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._items) + len(self._aside)
 
-    def control(self, message: ServerMessage) -> None:
-        """Queue a message of the protocol itself; these are few and never refused."""
-        self._items.append(message)
+    async def control(self, message: ServerMessage) -> bool:
+        """Queue a message of the protocol itself once there is room; ``False`` once too slow.
+
+        Answers take room like events do: a client sending refused subscribes faster than it
+        reads the errors is held to the same bound and patience as a slow reader.
+        """
+        await self._room_for(1)
+        if self.overflowed or len(self._items) >= self.size:
+            self.overflowed = True
+        else:
+            self._items.append(message)
         self._ready.set()
+        return not self.overflowed
 
     def offer(self, topic: str, event: TaskEvent) -> bool:
         """Queue an event; ``False`` once the client is too slow to keep the stream whole."""
@@ -169,10 +180,14 @@ class Outbox:
         the client reads, and live events wait in their subscription only while the client
         still reads the buffer down to half within ``patience`` seconds.
         """
+        if not isinstance(event, TaskProgress):
+            await self._room_for(1 + (topic in self._aside))
+        return self.offer(topic, event)
+
+    async def _room_for(self, needed: int) -> None:
+        """Until ``needed`` messages fit, the outbox overflowed, or patience ran out."""
         loop = asyncio.get_running_loop()
-        while not self.overflowed and not isinstance(event, TaskProgress):
-            if self.size - len(self._items) >= 1 + (topic in self._aside):
-                break
+        while not self.overflowed and self.size - len(self._items) < needed:
             if self._full_since is None:
                 self._full_since = loop.time()
             left = self._full_since + self.patience - loop.time()
@@ -181,7 +196,6 @@ class Outbox:
             self._room.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._room.wait(), left)
-        return self.offer(topic, event)
 
     async def get(self, idle_seconds: float) -> ServerMessage | None:
         """The next message, or ``None`` after ``idle_seconds`` with nothing to send."""
@@ -242,9 +256,12 @@ class Session:
 
     async def run(self) -> None:
         await self._send(Ready())
-        jobs = [asyncio.create_task(self._send_loop()), asyncio.create_task(self._receive_loop())]
+        sender = asyncio.create_task(self._send_loop())
+        jobs = [sender, asyncio.create_task(self._receive_loop())]
         try:
             await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
+            if self._outbox.overflowed and not sender.done():
+                await asyncio.wait([sender])  # it says why it closes once the client reads
         finally:
             everything = [*jobs, *self._followers.values()]
             for job in everything:
@@ -270,34 +287,45 @@ class Session:
                 text = await self._socket.receive_text()
                 try:
                     message = _client_decoder.decode(text)
-                except msgspec.DecodeError as exc:
-                    self._outbox.control(Error(code="bad_message", message=str(exc)))
-                    continue
-                self._handle(message)
+                except (msgspec.DecodeError, RecursionError) as exc:
+                    answered = await self._outbox.control(
+                        Error(code="bad_message", message=str(exc))
+                    )
+                else:
+                    answered = await self._handle(message)
+                if not answered:
+                    return
 
-    def _handle(self, message: ClientMessage) -> None:
+    async def _handle(self, message: ClientMessage) -> bool:
+        """Act on one message; ``False`` once the client is too slow to take the answers."""
         if isinstance(message, Subscribe):
             for wanted in message.topics:
-                self._subscribe(wanted)
+                if not await self._subscribe(wanted):
+                    return False
         elif isinstance(message, Unsubscribe):
             for topic in message.topics:
                 follower = self._followers.pop(topic, None)
                 if follower is not None:
                     follower.cancel()
         else:
-            self._outbox.control(Error(code="bad_message", message="already authenticated"))
+            return await self._outbox.control(
+                Error(code="bad_message", message="already authenticated")
+            )
+        return True
 
-    def _subscribe(self, wanted: TopicFrom) -> None:
+    async def _subscribe(self, wanted: TopicFrom) -> bool:
         topic = wanted.topic
         problem = self._refusal(wanted)
         if problem is not None:
-            self._outbox.control(Error(code=problem[0], message=problem[1], topic=topic))
-            return
+            return await self._outbox.control(
+                Error(code=problem[0], message=problem[1], topic=topic)
+            )
         if topic.startswith("task:"):
             job = self._follow_task(topic, topic.removeprefix("task:"), wanted.after)
         else:
             job = self._follow_live(topic)
         self._followers[topic] = asyncio.create_task(job)
+        return True
 
     def _refusal(self, wanted: TopicFrom) -> tuple[str, str] | None:
         topic = wanted.topic
@@ -305,8 +333,8 @@ class Session:
         live = topic == "tasks" or (kind in _LIVE_KINDS and bool(ident))
         if not (live or (kind == "task" and ident)):
             return "bad_topic", "a topic is tasks, task:ID, server:ID, app:ID or deployment:ID"
-        if wanted.after < 0:
-            return "bad_topic", "after must be 0 or more"
+        if not 0 <= wanted.after <= MAX_COUNTER:
+            return "bad_topic", f"after must be between 0 and {MAX_COUNTER}"
         if topic in self._followers and not self._followers[topic].done():
             return "already_subscribed", "unsubscribe first to subscribe again"
         if sum(not job.done() for job in self._followers.values()) >= MAX_TOPICS:
@@ -316,17 +344,19 @@ class Session:
     async def _follow_task(self, topic: str, task_id: str, after: int) -> None:
         try:
             await self._queue.get(task_id)
-            self._outbox.control(Subscribed(topic=topic, after=after))
+            if not await self._outbox.control(Subscribed(topic=topic, after=after)):
+                return
             async for event in self._queue.events(task_id, after):
                 if not await self._outbox.put(topic, event):
                     return
         except PbDeployerError as exc:
-            self._outbox.control(Error(code=exc.code, message=exc.message, topic=topic))
+            await self._outbox.control(Error(code=exc.code, message=exc.message, topic=topic))
 
     async def _follow_live(self, topic: str) -> None:
         subscription = await self._feed.subscribe([topic])
         try:
-            self._outbox.control(Subscribed(topic=topic, after=0))
+            if not await self._outbox.control(Subscribed(topic=topic, after=0)):
+                return
             async for data in subscription.messages():
                 if not await self._outbox.put(topic, _event_decoder.decode(data)):
                     return

@@ -53,10 +53,10 @@ def check_data(fp: BinaryIO, entries: Sequence[Entry], archive_size: int) -> Non
 
 def _locate(fp: BinaryIO, entry: Entry, archive_size: int) -> _Span:
     info = entry.info
+    if info.header_offset + _LOCAL_HEADER.size > archive_size:
+        raise _cut_off(entry.name)
     fp.seek(info.header_offset)
     header = fp.read(_LOCAL_HEADER.size)
-    if len(header) < _LOCAL_HEADER.size:
-        raise _cut_off(entry.name)
     magic, _, flags, *_, name_len, extra_len = _LOCAL_HEADER.unpack(header)
     if magic != _LOCAL_MAGIC:
         raise reject(

@@ -1,15 +1,17 @@
-"""Finding and parsing a zip's central directory, with its entry count checked first.
+"""Finding and parsing a zip's central directory, with the entry limit held on what is parsed.
 
-zipfile builds one object per entry while parsing, so a small file declaring millions of
-entries could exhaust memory before our own count check ran; the end record's count is read
-and bounded before zipfile is asked to parse anything.
+The end record's entry count is only a claim: zipfile parses every header the directory holds
+whatever the count says, so a small upload could make it build millions of objects. Entries are
+read here one header at a time and parsing stops at the first one past the limit, so memory and
+time stay bounded whatever the archive claims. Every read stays inside the file: a directory
+that points before the file's start (a zip whose first bytes were cut off) is refused.
 """
 
 from __future__ import annotations
 
 import struct
 import zipfile
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from pbdeployer.artifacts._reject import RejectCode, reject
 
@@ -20,35 +22,89 @@ _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _ZIP64_LOCATOR_MAGIC = b"PK\x06\x07"
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_EOCD_MAGIC = b"PK\x06\x06"
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_CENTRAL_MAGIC = b"PK\x01\x02"
+_ZIP64_EXTRA = 0x0001
+_FLAG_UTF8 = 0x800
 _MAX_COMMENT = 0xFFFF
 _COUNT_IN_ZIP64 = 0xFFFF
+_SIZE_IN_ZIP64 = 0xFFFF_FFFF
+
+
+class _EndRecord(NamedTuple):
+    """What the end of the file says about the directory; ``start`` is where it really is."""
+
+    entries: int
+    start: int
+    size: int
+    shift: int  # bytes of foreign data before the zip (self-extractors): offsets move by it
 
 
 def read_directory(fp: BinaryIO, archive_size: int, max_entries: int) -> list[zipfile.ZipInfo]:
     """Every entry the central directory lists, or a refusal saying why it cannot be read."""
     if archive_size == 0:
         raise reject(RejectCode.NOT_A_ZIP, "the file is empty; upload the app's .zip")
+    end = _end_record(fp, archive_size)
+    if end.entries > max_entries:
+        raise _too_many(f"declares {end.entries}", max_entries)
+    infos = _parse_directory(fp, end, max_entries)
+    if len(infos) != end.entries:
+        raise _damaged(f"it lists {len(infos)} entries but its end record says {end.entries}")
+    return infos
+
+
+def _too_many(how_many: str, limit: int) -> Exception:
+    return reject(
+        RejectCode.TOO_MANY_ENTRIES,
+        f"the zip {how_many} entries, above the limit of {limit}; "
+        "leave node_modules, pb_data and build caches out of the zip",
+    )
+
+
+def _damaged(reason: str) -> Exception:
+    return reject(
+        RejectCode.CORRUPT,
+        f"the zip's table of contents is damaged ({reason}); re-create the zip",
+    )
+
+
+def _end_record(fp: BinaryIO, archive_size: int) -> _EndRecord:
     tail_size = min(archive_size, _EOCD.size + _MAX_COMMENT)
-    fp.seek(archive_size - tail_size)
+    tail_start = archive_size - tail_size
+    fp.seek(tail_start)
     tail = fp.read(tail_size)
     at = tail.rfind(_EOCD_MAGIC)
     if at < 0 or len(tail) - at < _EOCD.size:
         raise _no_end_record(fp)
-    count = _declared_count(fp, tail, at)
-    if count > max_entries:
+    _, _, _, _, count, size, offset, _ = _EOCD.unpack_from(tail, at)
+    location = tail_start + at
+    zip64 = _zip64_record(fp, location) if count == _COUNT_IN_ZIP64 else None
+    if zip64 is not None:
+        location -= _ZIP64_LOCATOR.size + _ZIP64_EOCD.size
+        count, size, offset = zip64
+    shift = location - size - offset
+    if shift < 0:
         raise reject(
-            RejectCode.TOO_MANY_ENTRIES,
-            f"the zip declares {count} entries, above the limit of {max_entries}; "
-            "leave node_modules, pb_data and build caches out of the zip",
+            RejectCode.TRUNCATED,
+            "the zip's beginning is missing (its table of contents points before the start of "
+            "the file); the file was probably cut or damaged, upload the original zip",
         )
-    try:
-        with zipfile.ZipFile(fp) as archive:
-            return archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError, struct.error) as exc:
-        raise reject(
-            RejectCode.CORRUPT,
-            f"the zip's table of contents is damaged ({exc}); re-create the zip",
-        ) from exc
+    return _EndRecord(entries=count, start=offset + shift, size=size, shift=shift)
+
+
+def _zip64_record(fp: BinaryIO, eocd_at: int) -> tuple[int, int, int] | None:
+    """Count, size and offset from a zip64 end record placed just before the end record."""
+    record_at = eocd_at - _ZIP64_LOCATOR.size - _ZIP64_EOCD.size
+    if record_at < 0:
+        return None
+    fp.seek(record_at)
+    raw = fp.read(_ZIP64_EOCD.size + _ZIP64_LOCATOR.size)
+    if raw[_ZIP64_EOCD.size : _ZIP64_EOCD.size + 4] != _ZIP64_LOCATOR_MAGIC:
+        return None
+    if raw[:4] != _ZIP64_EOCD_MAGIC:
+        return None
+    fields = _ZIP64_EOCD.unpack_from(raw)
+    return fields[7], fields[8], fields[9]
 
 
 def _no_end_record(fp: BinaryIO) -> Exception:
@@ -66,16 +122,79 @@ def _no_end_record(fp: BinaryIO) -> Exception:
     )
 
 
-def _declared_count(fp: BinaryIO, tail: bytes, at: int) -> int:
-    count: int = _EOCD.unpack_from(tail, at)[4]
-    if count != _COUNT_IN_ZIP64 or at < _ZIP64_LOCATOR.size:
-        return count
-    magic, _, record_offset, _ = _ZIP64_LOCATOR.unpack_from(tail, at - _ZIP64_LOCATOR.size)
-    if magic != _ZIP64_LOCATOR_MAGIC:
-        return count
-    fp.seek(record_offset)
-    record = fp.read(_ZIP64_EOCD.size)
-    if len(record) < _ZIP64_EOCD.size or record[:4] != _ZIP64_EOCD_MAGIC:
-        return count  # zipfile decides whether the zip64 record is usable
-    zip64_count: int = _ZIP64_EOCD.unpack(record)[7]
-    return zip64_count
+def _parse_directory(fp: BinaryIO, end: _EndRecord, max_entries: int) -> list[zipfile.ZipInfo]:
+    """Headers one by one from the directory's bytes, stopping once past ``max_entries``."""
+    fp.seek(end.start)
+    left = end.size
+    infos: list[zipfile.ZipInfo] = []
+    while left > 0:
+        if len(infos) == max_entries:
+            raise _too_many(f"holds at least {max_entries + 1}", max_entries)
+        header = _take(fp, _CENTRAL.size, left)
+        fields = _CENTRAL.unpack(header)
+        if fields[0] != _CENTRAL_MAGIC:
+            raise _damaged("an entry does not start with its signature")
+        name_len, extra_len, comment_len = fields[12:15]
+        variable = _take(fp, name_len + extra_len + comment_len, left - _CENTRAL.size)
+        left -= _CENTRAL.size + len(variable)
+        infos.append(_info(fields, variable, end.shift))
+    return infos
+
+
+def _take(fp: BinaryIO, n: int, left: int) -> bytes:
+    if n > left:
+        raise _damaged("an entry runs past its end")
+    data = fp.read(n)
+    if len(data) < n:
+        raise _damaged("an entry runs past the end of the file")
+    return data
+
+
+def _info(fields: tuple[int, ...], variable: bytes, shift: int) -> zipfile.ZipInfo:
+    """The entry as zipfile would describe it, with zip64 sizes and offsets applied."""
+    name_len, extra_len = fields[12], fields[13]
+    raw_name = variable[:name_len]
+    flags = fields[5]
+    try:
+        name = raw_name.decode("utf-8") if flags & _FLAG_UTF8 else raw_name.decode("cp437")
+    except UnicodeDecodeError as exc:
+        raise _damaged(f"an entry name is not valid UTF-8: {exc.reason}") from exc
+    info = zipfile.ZipInfo(name)
+    info.extra = variable[name_len : name_len + extra_len]
+    info.create_version, info.create_system = fields[1], fields[2]
+    info.extract_version, info.reserved = fields[3], fields[4]
+    info.flag_bits, info.compress_type = flags, fields[6]
+    time, date = fields[7], fields[8]
+    info.date_time = (
+        (date >> 9) + 1980,
+        (date >> 5) & 0xF,
+        date & 0x1F,
+        time >> 11,
+        (time >> 5) & 0x3F,
+        (time & 0x1F) * 2,
+    )
+    info.CRC, info.compress_size, info.file_size = fields[9], fields[10], fields[11]
+    info.volume, info.internal_attr, info.external_attr = fields[15], fields[16], fields[17]
+    info.header_offset = fields[18]
+    _apply_zip64(info)
+    info.header_offset += shift
+    return info
+
+
+def _apply_zip64(info: zipfile.ZipInfo) -> None:
+    """Replace the 32-bit fields marked as overflowed with their zip64 extra-field values."""
+    extra = info.extra
+    while len(extra) >= 4:
+        kind, length = struct.unpack_from("<HH", extra)
+        if 4 + length > len(extra):
+            raise _damaged("an entry's extra field runs past its end")
+        if kind == _ZIP64_EXTRA:
+            values = extra[4 : 4 + length]
+            for field in ("file_size", "compress_size", "header_offset"):
+                if getattr(info, field) != _SIZE_IN_ZIP64:
+                    continue
+                if len(values) < 8:
+                    raise _damaged(f"an entry's zip64 field lacks its {field}")
+                setattr(info, field, int.from_bytes(values[:8], "little"))
+                values = values[8:]
+        extra = extra[4 + length :]

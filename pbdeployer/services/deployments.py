@@ -31,6 +31,7 @@ from pbdeployer.services.deployment_stats import deployment_stats
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.tasks import TaskQueue
 from pbdeployer.store import Store
+from pbdeployer.validation import checked_moments
 
 DEFAULT_STATS_WINDOW = timedelta(days=30)
 MAX_STATS_WINDOW = timedelta(days=366)
@@ -91,6 +92,7 @@ class DeploymentService:
         self, flt: DeploymentFilter, page: PageRequest | None = None
     ) -> Page[Deployment]:
         request = checked_page(page or PageRequest())
+        checked_moments(since=flt.since)
         items, total = await self._store.deployments.list(flt, request)
         return make_page([await self._live(d) for d in items], request, total)
 
@@ -133,6 +135,7 @@ class DeploymentService:
         app_id: str | None = None,
     ) -> DeploymentStats:
         """Counts by status, success rate and p50/p95 duration, overall and per app."""
+        checked_moments(since=since, until=until)
         until = until or _now()
         try:
             since = since or until - DEFAULT_STATS_WINDOW

@@ -44,7 +44,7 @@ from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.tasks import MUTATING_KINDS, TaskQueue
 from pbdeployer.store import TaskEventRepository, TaskRepository
-from pbdeployer.validation import check_package_name, check_port, checked_list
+from pbdeployer.validation import check_package_name, check_port, checked_list, checked_moments
 
 MAX_EVENTS_PER_READ = 1000
 READ_TIMEOUT_SECONDS = 60.0
@@ -151,6 +151,7 @@ class HostTasks:
     async def logs(
         self, server_id: str, name: str, lines: int, since: datetime | None
     ) -> list[LogLine]:
+        checked_moments(since=since)
         app = await self._app(server_id, name)
         params = {"lines": lines, "since": since.isoformat() if since else None}
         return await self._read(TaskKind.SERVICE_LOGS, app, params, list[LogLine])

@@ -37,7 +37,7 @@ TOKEN = "pbd-fuzz-token-Xr7Yq2Lm9Vc4-Hs8Jd3Kf6"
 BASE_URL = "http://testserver"  # requests go to the app in-process, never to the network
 EXPLORE = os.environ.get("PBDEPLOYER_FUZZ_EXAMPLES")
 """Set by ``bench/fuzz.py``: that many random examples per operation instead of the suite's."""
-EXAMPLES = int(EXPLORE or 20)
+EXAMPLES = int(EXPLORE or 50)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

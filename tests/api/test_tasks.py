@@ -259,6 +259,10 @@ def test_unknown_targets_answer_404(
         ("/servers/{sid}/setup/packages", {"packages": ["ok", "bad;pkg"]}, ["packages[1]"]),
         ("/servers/{sid}/setup", {"packages": ["$(reboot)"]}, ["packages[0]"]),
         ("/servers/{sid}/security/lockdown", {"extra_ports": [22, 70000]}, ["extra_ports[1]"]),
+        ("/servers/{sid}/setup/packages", {"packages": ["jq", "htop", "jq"]}, ["packages[2]"]),
+        ("/servers/{sid}/security/lockdown", {"extra_ports": [8443, 8443]}, ["extra_ports[1]"]),
+        ("/servers/{sid}/setup", {"packages": [f"pkg{i}" for i in range(101)]}, ["packages"]),
+        ("/servers/{sid}/security/lockdown", {"extra_ports": [*range(1, 102)]}, ["extra_ports"]),
         ("/services/{sid}/{unit}", {"action": "explode"}, ["action"]),
     ],
 )

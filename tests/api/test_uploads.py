@@ -316,6 +316,8 @@ def test_download_returns_the_zip_with_its_headers(client, uploaded, good_zip):
         ("bytes=-100", -100, None),
         ("bytes=5-999999999", 5, None),
         ("bytes=-999999999", 0, None),
+        ("bytes=5-" + "9" * 5000, 5, None),
+        ("bytes=-" + "9" * 5000, 0, None),
     ],
 )
 def test_a_range_returns_exactly_those_bytes(client, uploaded, good_zip, header, start, stop):
@@ -332,7 +334,9 @@ def test_a_range_returns_exactly_those_bytes(client, uploaded, good_zip, header,
     assert response.headers["etag"] == f'"{sha256(good_zip)}"'
 
 
-@pytest.mark.parametrize("header", ["bytes=999999-", "bytes=-0", "bytes={size}-"])
+@pytest.mark.parametrize(
+    "header", ["bytes=999999-", "bytes=-0", "bytes={size}-", "bytes=" + "9" * 5000 + "-"]
+)
 def test_an_unsatisfiable_range_is_416(client, uploaded, good_zip, header):
     response = client.get(
         f"/versions/{uploaded['id']}/download",

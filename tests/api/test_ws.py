@@ -120,6 +120,10 @@ def test_refused_topics_answer_an_error_and_keep_the_socket(queued: Queued) -> N
         bad = socket.receive_json(timeout=5)
         socket.send_text("{not json")
         garbled = socket.receive_json(timeout=5)
+        socket.send_text("[" * 10_000 + "]" * 10_000)
+        deep = socket.receive_json(timeout=5)
+        socket.send_json({"type": "subscribe", "topics": [{"topic": "task:T", "after": 1 << 60}]})
+        huge = socket.receive_json(timeout=5)
         socket.send_json({"type": "subscribe", "topics": [{"topic": "tasks"}]})
         fine = socket.receive_json(timeout=5)
 
@@ -127,6 +131,8 @@ def test_refused_topics_answer_an_error_and_keep_the_socket(queued: Queued) -> N
     assert missing["topic"] == "task:01NOSUCHTASK0000000000000"
     assert (bad["code"], bad["topic"]) == ("bad_topic", "weather")
     assert garbled["code"] == "bad_message"
+    assert deep["code"] == "bad_message"
+    assert (huge["code"], huge["topic"]) == ("bad_topic", "task:T")
     assert fine == {"type": "subscribed", "topic": "tasks", "after": 0}
 
 
@@ -174,7 +180,7 @@ async def test_a_full_outbox_overflows_on_anything_but_progress() -> None:
 async def test_an_idle_outbox_returns_nothing_for_a_ping() -> None:
     outbox = Outbox()
     assert await asyncio.wait_for(outbox.get(0.01), 1) is None
-    outbox.control(Ping())
+    assert await outbox.control(Ping())
     assert await outbox.get(0.01) == Ping()
 
 

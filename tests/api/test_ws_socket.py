@@ -120,3 +120,31 @@ def test_a_long_replay_waits_for_a_reader_that_keeps_up(served: ServerThread, to
     reader.close()
     assert task["event_count"] > LINES
     assert [e["seq"] for e in events] == list(range(1, task["event_count"] + 1))
+
+
+def test_a_client_that_floods_refusals_without_reading_is_closed_4008(
+    served: ServerThread, token: str
+) -> None:
+    """Every refused topic is an answer the server must hold; they wait in the same bound."""
+    flooder = EventSocket(served.port, token)
+    refused = 100_000
+    flooder.send({"type": "subscribe", "topics": [{"topic": "nonsense"}] * refused})
+    time.sleep(PATIENCE + 1)  # nobody reads: the answers fill the buffer past its patience
+
+    messages, code = read_to_the_close(flooder)
+    *answers, closing = messages
+
+    assert code == 4008
+    assert (closing["type"], closing["resume"]) == ("closing", {})
+    assert {(m["type"], m["code"]) for m in answers} == {("error", "bad_topic")}
+    assert len(answers) < refused - ws.BUFFER_SIZE  # cut short, not queued whole
+
+
+def test_answers_keep_flowing_to_a_client_that_reads(served: ServerThread, token: str) -> None:
+    """The bound only holds a client back: one that reads gets an answer to every topic."""
+    reader = EventSocket(served.port, token)
+    refused = 3 * ws.BUFFER_SIZE
+    reader.send({"type": "subscribe", "topics": [{"topic": "nonsense"}] * refused})
+    answers = [reader.receive(timeout=10) for _ in range(refused)]
+    reader.close()
+    assert {m["code"] for m in answers} == {"bad_topic"}

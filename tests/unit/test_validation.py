@@ -20,6 +20,7 @@ from pbdeployer.validation import (
     check_remote_path,
     check_unit_name,
     check_version_label,
+    checked_list,
 )
 
 # Injection attempts no check may let through (spaces are covered per check: names allow them).
@@ -321,3 +322,16 @@ def test_invalid_input_is_a_value_error_with_one_detail():
     assert isinstance(error, ValueError)
     assert error.details == [FieldProblem(field="server_id", reason="no server with id 'x'")]
     assert str(error) == "server_id: no server with id 'x'"
+
+
+def test_a_list_is_capped_and_names_each_value_once() -> None:
+    assert checked_list("ports", [80, 8080], check_port, max_items=2) == [80, 8080]
+    with pytest.raises(InvalidInput) as too_long:
+        checked_list("ports", [80, 81, 82], check_port, max_items=2)
+    assert too_long.value.details == [
+        FieldProblem(field="ports", reason="must have at most 2 items")
+    ]
+    with pytest.raises(InvalidInput) as repeated:
+        checked_list("packages", ["jq", "htop", "jq", "Bad;pkg"], check_package_name)
+    assert [p.field for p in repeated.value.details] == ["packages[2]", "packages[3]"]
+    assert "repeats 'jq'" in repeated.value.details[0].reason

@@ -22,9 +22,12 @@ from pbdeployer.models import Page
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskStatus
 from pbdeployer.services.operations import MAX_EVENTS_PER_READ, HostTasks
+from pbdeployer.validation import MAX_COUNTER
 
 HostTasksDep = NamedDependency[HostTasks]
-After = Annotated[int, QueryParameter(ge=0, description="only events with a larger seq")]
+After = Annotated[
+    int, QueryParameter(ge=0, le=MAX_COUNTER, description="only events with a larger seq")
+]
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_EVENTS_PER_READ, description="at most this many events")
 ]
