@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     deploy_keep_releases: int = 5
     deploy_keep_snapshots: int = 5
     deploy_recover_seconds: float = 60.0
+    acme_email: str | None = None
+    """Contact email of the proxy's ACME (Let's Encrypt) account on every server."""
 
     def __repr__(self) -> str:
         """Never print the token or a database URL that may hold a password."""

@@ -1,0 +1,53 @@
+"""Proxy: Caddy on the server, and each app's site from its domain to its loopback port.
+
+An app without a domain has no site and stays loopback-only. Every site change is checked by
+Caddy against the whole configuration before a reload (roles/proxy), so one app's site can
+never take down another's.
+"""
+
+from __future__ import annotations
+
+from pbdeployer.errors import InvalidInput
+from pbdeployer.models import App
+from pbdeployer.models.run import PlaybookInvocation
+from pbdeployer.plays.role_vars import ProxyVars
+
+
+def install_vars(acme_email: str | None) -> ProxyVars:
+    return ProxyVars(proxy_install=True, proxy_acme_email=acme_email or "")
+
+
+def site_vars(app: App) -> ProxyVars:
+    """The app's site as it should be: present with a domain, absent without one."""
+    if not app.domain:
+        return removal_vars(app)
+    return ProxyVars(
+        proxy_site_name=app.service_name,
+        proxy_site_domain=app.domain,
+        proxy_site_port=app.http_port,
+        proxy_site_tls=app.tls.value,
+        proxy_site_state="present",
+    )
+
+
+def removal_vars(app: App) -> ProxyVars:
+    return ProxyVars(proxy_site_name=app.service_name, proxy_site_state="absent")
+
+
+def install(acme_email: str | None) -> PlaybookInvocation:
+    """Caddy and its main configuration, no site touched."""
+    return PlaybookInvocation(playbook="proxy.yml", extravars=install_vars(acme_email).extravars())
+
+
+def site(app: App, acme_email: str | None) -> PlaybookInvocation:
+    """Install (or keep) Caddy and bring the app's site in line with its domain."""
+    if not app.domain:
+        raise InvalidInput.single("domain", "the app has no domain, so it has no site")
+    extravars = install_vars(acme_email).extravars() | site_vars(app).extravars()
+    return PlaybookInvocation(playbook="proxy.yml", extravars=extravars)
+
+
+def remove_site(app: App) -> PlaybookInvocation:
+    """Take the app's site away, leaving Caddy and the other sites as they are."""
+    extravars = removal_vars(app).extravars() | {"proxy_install": False}
+    return PlaybookInvocation(playbook="proxy.yml", extravars=extravars)
