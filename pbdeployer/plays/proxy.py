@@ -7,10 +7,14 @@ never take down another's.
 
 from __future__ import annotations
 
+import msgspec
+
 from pbdeployer.errors import InvalidInput
 from pbdeployer.models import App
 from pbdeployer.models.run import PlaybookInvocation
 from pbdeployer.plays.role_vars import ProxyVars
+
+HEALTH_PATH = "/api/health"
 
 
 def install_vars(acme_email: str | None) -> ProxyVars:
@@ -32,6 +36,18 @@ def site_vars(app: App) -> ProxyVars:
 
 def removal_vars(app: App) -> ProxyVars:
     return ProxyVars(proxy_site_name=app.service_name, proxy_site_state="absent")
+
+
+def served_site_vars(app: App, acme_email: str | None, health_timeout: int) -> ProxyVars:
+    """Caddy installed, the app's site written, and the app checked through it: what a deploy
+    or rollback of an app with a domain ends with."""
+    return msgspec.structs.replace(
+        site_vars(app),
+        proxy_install=True,
+        proxy_acme_email=acme_email or "",
+        proxy_site_health_path=HEALTH_PATH,
+        proxy_site_health_timeout=max(1, health_timeout),
+    )
 
 
 def install(acme_email: str | None) -> PlaybookInvocation:

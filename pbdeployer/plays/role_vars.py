@@ -114,6 +114,8 @@ class ProxyVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     proxy_site_port: int | UnsetType = UNSET
     proxy_site_tls: str | UnsetType = UNSET
     proxy_site_state: str | UnsetType = UNSET
+    proxy_site_health_path: str | UnsetType = UNSET
+    proxy_site_health_timeout: int | UnsetType = UNSET
 
 
 ROLE_VARS: dict[str, type[RoleVars]] = {

@@ -78,6 +78,9 @@ CASES: dict[str, Callable[[], PlaybookInvocation]] = {
         APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS, "/opt/pocketbase/blog/backups/01JH8Z"
     ),
     "recover": lambda: deploy.recover(APP, SERVER, DEPLOYMENT, "1.0.0", "1.1.0", OPTIONS),
+    "deploy_loopback_only": lambda: deploy.deploy(
+        msgspec.structs.replace(APP, domain=None), SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS
+    ),
     "proxy_install": lambda: proxy.install("ops@example.com"),
     "proxy_site": lambda: proxy.site(APP, "ops@example.com"),
     "proxy_site_internal": lambda: proxy.site(
