@@ -55,12 +55,12 @@ def install(acme_email: str | None) -> PlaybookInvocation:
     return PlaybookInvocation(playbook="proxy.yml", extravars=install_vars(acme_email).extravars())
 
 
-def site(app: App, acme_email: str | None) -> PlaybookInvocation:
-    """Install (or keep) Caddy and bring the app's site in line with its domain."""
+def site(app: App, acme_email: str | None, health_timeout: int = 30) -> PlaybookInvocation:
+    """Install (or keep) Caddy, write the app's site for its domain and check it there."""
     if not app.domain:
         raise InvalidInput.single("domain", "the app has no domain, so it has no site")
-    extravars = install_vars(acme_email).extravars() | site_vars(app).extravars()
-    return PlaybookInvocation(playbook="proxy.yml", extravars=extravars)
+    variables = served_site_vars(app, acme_email, health_timeout)
+    return PlaybookInvocation(playbook="proxy.yml", extravars=variables.extravars())
 
 
 def remove_site(app: App) -> PlaybookInvocation:

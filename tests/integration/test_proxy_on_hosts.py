@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from pbdeployer import AppCreate
-from pbdeployer.models import App, DeploymentStatus, TlsMode
+from pbdeployer.models import App, AppUpdate, DeploymentStatus, TlsMode
+from pbdeployer.models.tasks import TaskStatus
 from pbdeployer.testing.hosts import TestHost
 from tests.integration.test_deploy_on_hosts import BROKEN, NOTES, Host, World, open_world
 
@@ -141,3 +142,23 @@ async def test_deployed_apps_answer_at_their_domains(world: World, tmp_path: Pat
     status, body = visitor.get(notes, "/api/collections/notes/records")
     assert status == "200"
     assert [item["text"] for item in json.loads(body)["items"]] == ["through the proxy"]
+
+    moved = await world.deployer.apps.update(notes.id, AppUpdate(domain="memo.example.test"))
+    assert await serve_site(world, moved) is TaskStatus.SUCCEEDED
+    assert visitor.get(moved, "/api/health")[0] == "200"
+    assert visitor.get(notes, "/api/health")[0].startswith("curl ")  # no site, no certificate
+    assert visitor.get(shop, "/api/health")[0] == "200"
+
+    hidden = await world.deployer.apps.update(notes.id, AppUpdate(domain=None))
+    assert await serve_site(world, hidden) is TaskStatus.SUCCEEDED
+    assert visitor.get(moved, "/api/health")[0].startswith("curl ")
+    assert Host(world.host, hidden).health() == 200  # still there on loopback
+    assert visitor.get(shop, "/api/health")[0] == "200"
+
+
+async def serve_site(world: World, app: App) -> TaskStatus:
+    """Run the task that brings the app's site in line with its domain, to its end."""
+    task = await world.deployer.operations.serve_site(app.id)
+    async for _ in world.deployer.tasks.events(task.id):
+        pass
+    return (await world.deployer.tasks.get(task.id)).status
