@@ -54,6 +54,8 @@ class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     path: str
     user: str
+    domain: str = ""
+    tls: str = "acme"
 
 
 class AuditVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):

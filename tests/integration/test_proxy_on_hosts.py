@@ -155,6 +155,14 @@ async def test_deployed_apps_answer_at_their_domains(world: World, tmp_path: Pat
     assert Host(world.host, hidden).health() == 200  # still there on loopback
     assert visitor.get(shop, "/api/health")[0] == "200"
 
+    report = await world.deployer.security.audit(world.server.id)
+    found = {f.id: f for f in report.findings}
+    assert found["app.shop.https"].status.value == "pass", found["app.shop.https"].evidence
+    assert "shop.example.test" in found["app.shop.https"].evidence
+    assert "app.notes.https" not in found  # loopback-only now
+    listeners = found["network.public_listeners"]
+    assert listeners.status.value == "pass", listeners.evidence
+
 
 async def serve_site(world: World, app: App) -> TaskStatus:
     """Run the task that brings the app's site in line with its domain, to its end."""
