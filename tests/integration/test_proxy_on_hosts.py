@@ -18,6 +18,7 @@ from pbdeployer import AppCreate
 from pbdeployer.models import App, AppUpdate, DeploymentStatus, TlsMode
 from pbdeployer.models.tasks import TaskStatus
 from pbdeployer.testing.hosts import TestHost
+from tests.integration.conftest import HostFactory
 from tests.integration.test_deploy_on_hosts import BROKEN, NOTES, Host, World, open_world
 
 pytestmark = [pytest.mark.host, pytest.mark.slow]
@@ -98,9 +99,13 @@ def read_event(lines: queue.Queue[str], name: str, seconds: float = 10) -> dict[
     raise AssertionError(f"no {name!r} event within {seconds} s")
 
 
-@pytest.fixture
-async def world(tmp_path: Path, fresh_host: TestHost) -> AsyncIterator[World]:
-    opened = await open_world(tmp_path, fresh_host)
+@pytest.fixture(params=["bookworm", "trixie"])
+async def world(
+    request: pytest.FixtureRequest, tmp_path: Path, host_factory: HostFactory
+) -> AsyncIterator[World]:
+    """A set-up server on a fresh Debian 12 or Debian 13 host."""
+    (host,) = host_factory(1, distro=request.param)
+    opened = await open_world(tmp_path, host)
     yield opened
     await opened.deployer.close()
 
