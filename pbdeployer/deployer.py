@@ -19,6 +19,7 @@ from pbdeployer.services import (
     HostTasks,
     InProcessTaskQueue,
     OperationHandlers,
+    ProxySites,
     ReleaseHandlers,
     SecurityService,
     ServerService,
@@ -81,6 +82,8 @@ class Deployer:
         self.event_log = EventLog(store.task_events, self.publisher)
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
         handlers |= ReleaseHandlers.from_settings(store, runs, self.blobs, settings).handlers()
+        self.sites = ProxySites(store, runs, settings.acme_email)
+        handlers |= self.sites.handlers()
         self.tasks = InProcessTaskQueue(
             store.tasks, self.event_log, handlers, workers=settings.task_workers
         )

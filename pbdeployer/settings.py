@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How long ``serve`` waits for a request's headers to be complete."""
     request_body_timeout_seconds: float = 30.0
     """How long the API waits for each next piece of a request body."""
+    acme_email: str | None = None
+    """Contact email of the proxy's ACME (Let's Encrypt) account on every server."""
 
     def __post_init__(self) -> None:
         """Paths are absolute from here on: a later ``chdir`` (or a library that compares

@@ -1,6 +1,6 @@
 """Typed records and inputs shared by every layer. Imports nothing of ours but errors."""
 
-from pbdeployer.models.apps import App, AppCreate, AppFilter, AppStatus, AppUpdate
+from pbdeployer.models.apps import App, AppCreate, AppFilter, AppStatus, AppUpdate, TlsMode
 from pbdeployer.models.audit import (
     AuditFinding,
     AuditReport,
@@ -60,6 +60,7 @@ __all__ = [
     "ServerUpdate",
     "Severity",
     "StoredZip",
+    "TlsMode",
     "UnitStatus",
     "Version",
     "VersionCreate",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -17,6 +18,25 @@ class AppStatus(enum.StrEnum):
     STOPPED = "stopped"
 
 
+class TlsMode(enum.StrEnum):
+    """How the proxy serves an app's domain: a public (ACME) certificate, one from the
+    proxy's own CA, or plain HTTP. An app without a domain is never proxied."""
+
+    ACME = "acme"
+    INTERNAL = "internal"
+    OFF = "off"
+
+
+_DOMAIN = (
+    "The domain the server's proxy serves the app at (its DNS must point at the server). "
+    "null: the app is loopback-only, reachable on 127.0.0.1:<http_port> of its server alone."
+)
+_TLS = (
+    "How the proxy serves the domain: acme (a public certificate, Let's Encrypt), "
+    "internal (the proxy's own CA) or off (plain HTTP). Unused without a domain."
+)
+
+
 class App(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     created: datetime
@@ -25,11 +45,12 @@ class App(msgspec.Struct, frozen=True, kw_only=True):
     server_id: str
     remote_path: str
     service_name: str
-    domain: str | None
+    domain: Annotated[str | None, msgspec.Meta(description=_DOMAIN)]
     http_port: int
     binary_name: str
     current_version: str | None
     status: AppStatus
+    tls: Annotated[TlsMode, msgspec.Meta(description=_TLS)] = TlsMode.ACME
 
 
 class AppCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -39,9 +60,10 @@ class AppCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     server_id: str
     remote_path: str | None = None
     service_name: str | None = None
-    domain: str | None = None
+    domain: Annotated[str | None, msgspec.Meta(description=_DOMAIN)] = None
     http_port: int | None = None
     binary_name: str = "pocketbase"
+    tls: Annotated[TlsMode, msgspec.Meta(description=_TLS)] = TlsMode.ACME
 
 
 class AppUpdate(
@@ -53,6 +75,7 @@ class AppUpdate(
     domain: str | UnsetType | None = UNSET
     http_port: int | UnsetType = UNSET
     binary_name: str | UnsetType = UNSET
+    tls: TlsMode | UnsetType = UNSET
 
 
 class AppFilter(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,6 +28,8 @@ class TaskKind(enum.StrEnum):
     ROLLBACK = "rollback"
     DEPLOY_RECOVER = "deploy_recover"
     """Put an app back on a known release after its deployment was cut short."""
+    PROXY_SITE = "proxy_site"
+    """Bring an app's site on its server's proxy in line with its domain."""
 
 
 class TaskStatus(enum.StrEnum):

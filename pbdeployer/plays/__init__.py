@@ -3,7 +3,7 @@
 Only ``runner/`` executes an invocation; tests pin each one with a golden file.
 """
 
-from pbdeployer.plays import audit, deploy, lockdown, service, setup
+from pbdeployer.plays import audit, deploy, lockdown, proxy, service, setup
 from pbdeployer.plays.role_vars import ROLE_VARS, RoleVars
 
-__all__ = ["ROLE_VARS", "RoleVars", "audit", "deploy", "lockdown", "service", "setup"]
+__all__ = ["ROLE_VARS", "RoleVars", "audit", "deploy", "lockdown", "proxy", "service", "setup"]

@@ -15,7 +15,14 @@ def audit(server: Server, apps: Sequence[App] = ()) -> PlaybookInvocation:
     variables = AuditVars(
         audit_app_user=server.app_username,
         audit_apps=[
-            AuditApp(name=app.name, path=app.remote_path, user=server.app_username) for app in apps
+            AuditApp(
+                name=app.name,
+                path=app.remote_path,
+                user=server.app_username,
+                domain=app.domain or "",
+                tls=app.tls.value,
+            )
+            for app in apps
         ],
         audit_expected_ports=sorted({22, 80, 443, server.port}),
     )

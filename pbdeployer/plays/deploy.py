@@ -14,7 +14,8 @@ import msgspec
 from pbdeployer.errors import InvalidInput
 from pbdeployer.models import App, Server, Version
 from pbdeployer.models.run import PlaybookInvocation
-from pbdeployer.plays.role_vars import AppReleaseVars
+from pbdeployer.plays.proxy import served_site_vars
+from pbdeployer.plays.role_vars import AppReleaseVars, ProxyVars
 
 RELEASE_FACT = "app_release_result"
 SWITCH_TASK = "Snapshot the data, switch to the release and check its health"
@@ -33,6 +34,7 @@ class DeployOptions(msgspec.Struct, frozen=True, kw_only=True):
     health_interval: float = 0.2
     keep_releases: int = 5
     keep_snapshots: int = 5
+    acme_email: str | None = None
 
 
 def release_name(version: Version) -> str:
@@ -50,7 +52,11 @@ def deploy(
 ) -> PlaybookInvocation:
     """Put ``version`` live; ``zip_path`` (absolute, on this machine) is sent if needed."""
     variables = _release_vars(app, server, version, zip_path, deployment_id, options)
-    return _invocation("deploy.yml", msgspec.structs.replace(variables, app_release_mode="deploy"))
+    return _invocation(
+        "deploy.yml",
+        msgspec.structs.replace(variables, app_release_mode="deploy"),
+        _site(app, options),
+    )
 
 
 def rollback(
@@ -71,7 +77,7 @@ def rollback(
         if restore_snapshot
         else "",
     )
-    return _invocation("rollback.yml", variables)
+    return _invocation("rollback.yml", variables, _site(app, options))
 
 
 def recover(
@@ -128,7 +134,15 @@ def _release_vars(
     )
 
 
-def _invocation(playbook: str, variables: AppReleaseVars) -> PlaybookInvocation:
-    return PlaybookInvocation(
-        playbook=playbook, extravars=variables.extravars(), result_facts=(RELEASE_FACT,)
-    )
+def _site(app: App, options: DeployOptions) -> ProxyVars | None:
+    """With a domain, the run also writes the app's site and checks the app through it."""
+    if not app.domain:
+        return None
+    return served_site_vars(app, options.acme_email, round(options.health_timeout))
+
+
+def _invocation(
+    playbook: str, variables: AppReleaseVars, site: ProxyVars | None = None
+) -> PlaybookInvocation:
+    extravars = variables.extravars() | (site.extravars() if site else {})
+    return PlaybookInvocation(playbook=playbook, extravars=extravars, result_facts=(RELEASE_FACT,))

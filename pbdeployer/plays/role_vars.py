@@ -56,6 +56,8 @@ class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     path: str
     user: str
+    domain: str = ""
+    tls: str = "acme"
 
 
 class AuditVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
@@ -109,6 +111,19 @@ class AppReleaseVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     app_release_recover_drop: str | UnsetType = UNSET
 
 
+class ProxyVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
+    proxy_install: bool | UnsetType = UNSET
+    proxy_acme_email: str | UnsetType = UNSET
+    proxy_acme_ca: str | UnsetType = UNSET
+    proxy_site_name: str | UnsetType = UNSET
+    proxy_site_domain: str | UnsetType = UNSET
+    proxy_site_port: int | UnsetType = UNSET
+    proxy_site_tls: str | UnsetType = UNSET
+    proxy_site_state: str | UnsetType = UNSET
+    proxy_site_health_path: str | UnsetType = UNSET
+    proxy_site_health_timeout: int | UnsetType = UNSET
+
+
 ROLE_VARS: dict[str, type[RoleVars]] = {
     "user": UserVars,
     "packages": PackagesVars,
@@ -116,4 +131,5 @@ ROLE_VARS: dict[str, type[RoleVars]] = {
     "audit": AuditVars,
     "service": ServiceVars,
     "app_release": AppReleaseVars,
+    "proxy": ProxyVars,
 }

@@ -6,6 +6,7 @@ from pbdeployer.services.data_dir import DataDirLock, make_private
 from pbdeployer.services.deployments import DeploymentService
 from pbdeployer.services.health import HealthService
 from pbdeployer.services.operations import AuditWithAge, HostTasks
+from pbdeployer.services.proxy import ProxySites
 from pbdeployer.services.releases import ReleaseHandlers
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.services.security import SecurityService
@@ -37,6 +38,7 @@ __all__ = [
     "HostTasks",
     "InProcessTaskQueue",
     "OperationHandlers",
+    "ProxySites",
     "ReleaseHandlers",
     "SecurityService",
     "ServerService",

@@ -41,6 +41,7 @@ _PER_SERVER_UNIQUE = {
     "http_port": "HTTP port",
     "service_name": "service name",
     "remote_path": "remote path",
+    "domain": "domain",
 }
 
 
@@ -91,6 +92,7 @@ class AppService:
                 ".service"
             ),
             domain=data.domain,
+            tls=data.tls,
             http_port=data.http_port or await self._free_port(data.server_id),
             binary_name=data.binary_name,
             current_version=None,
@@ -149,7 +151,7 @@ class AppService:
 
     async def _ensure_unique_on_server(self, app: App, values: dict[str, Any]) -> None:
         for column, label in _PER_SERVER_UNIQUE.items():
-            if column in values and await self._store.apps.clash_on_server(
+            if values.get(column) is not None and await self._store.apps.clash_on_server(
                 app.server_id, column, values[column], skip_id=app.id
             ):
                 raise Conflict(f"another app on this server already uses {label} {values[column]}")

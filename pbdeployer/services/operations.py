@@ -156,6 +156,11 @@ class HostTasks:
         params = {"lines": lines, "since": since.isoformat() if since else None}
         return await self._read(TaskKind.SERVICE_LOGS, app, params, list[LogLine])
 
+    async def serve_site(self, app_id: str) -> Task:
+        """Queue the task that writes the app's site for its domain (or removes it)."""
+        app = await self._apps_service.get(app_id)
+        return await self._submit(TaskKind.PROXY_SITE, app.server_id, app.id)
+
     async def _submit(
         self,
         kind: TaskKind,

@@ -175,6 +175,7 @@ class ReleaseHandlers:
             health_interval=settings.deploy_health_interval_seconds,
             keep_releases=settings.deploy_keep_releases,
             keep_snapshots=settings.deploy_keep_snapshots,
+            acme_email=settings.acme_email,
         )
         return cls(store, runs, blobs, options, recover_seconds=settings.deploy_recover_seconds)
 

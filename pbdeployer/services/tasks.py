@@ -201,6 +201,7 @@ MUTATING_KINDS = frozenset(
         TaskKind.DEPLOY,
         TaskKind.ROLLBACK,
         TaskKind.DEPLOY_RECOVER,
+        TaskKind.PROXY_SITE,
     }
 )
 """Kinds that change their server: one of them at a time per server."""

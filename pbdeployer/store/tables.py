@@ -79,6 +79,7 @@ apps = Table(
     Column("binary_name", String(100), nullable=False),
     Column("current_version", String(64), nullable=True),
     Column("status", String(20), nullable=False),
+    Column("tls", String(10), nullable=False, server_default="acme"),
     UniqueConstraint("server_id", "http_port", name="uq_apps_server_port"),
     UniqueConstraint("server_id", "service_name", name="uq_apps_server_service"),
     UniqueConstraint("server_id", "remote_path", name="uq_apps_server_path"),

@@ -15,6 +15,7 @@ APP_FIELDS = {
     "remote_path",
     "service_name",
     "domain",
+    "tls",
     "http_port",
     "binary_name",
     "current_version",
@@ -124,10 +125,11 @@ def test_duplicate_name_is_409_even_on_another_server(client, new_server, new_ap
         ("service_name", "pocketbase-app-1"),
         ("service_name", "pocketbase-app-1.service"),
         ("remote_path", "/opt/pocketbase/app-1"),
+        ("domain", "app-1.example.com"),
     ],
 )
 def test_clash_on_the_same_server_is_409(client, server, new_app, expect_error, field, value):
-    new_app(server["id"], name="app-1")
+    new_app(server["id"], name="app-1", domain="app-1.example.com")
 
     response = client.post("/apps", json={"name": "other", "server_id": server["id"], field: value})
 
@@ -489,3 +491,30 @@ def test_list_defaults_to_twenty_per_page(client, server, new_app):
 )
 def test_list_rejects_bad_paging(client, expect_error, params, field):
     expect_error(client.get("/apps", params=params), 422, "validation_failed", [field])
+
+
+def test_the_proxy_serves_a_domain_with_acme_unless_told_otherwise(client, server, new_app):
+    acme = new_app(server["id"], domain="blog.example.com")
+    internal = new_app(server["id"], domain="shop.example.com", tls="internal")
+
+    assert acme["tls"] == "acme"
+    assert internal["tls"] == "internal"
+    changed = client.patch(f"/apps/{acme['id']}", json={"tls": "off"})
+    assert changed.status_code == 200
+    assert changed.json()["tls"] == "off"
+
+
+@pytest.mark.parametrize("tls", ["letsencrypt", "", "ACME", 1])
+def test_unknown_tls_mode_is_422(client, server, expect_error, tls):
+    body = {"name": "blog", "server_id": server["id"], "domain": "blog.example.com", "tls": tls}
+
+    expect_error(client.post("/apps", json=body), 422, "validation_failed", ["tls"])
+
+
+def test_apps_without_a_domain_never_clash_on_it(client, server, new_app):
+    new_app(server["id"])
+
+    second = client.post("/apps", json={"name": "other", "server_id": server["id"]})
+
+    assert second.status_code == 201
+    assert second.json()["domain"] is None

@@ -52,6 +52,7 @@ def local_handlers(deployer: Deployer, runs: TaskRuns) -> dict[TaskKind, TaskHan
         TaskKind.SETUP_PACKAGES: sleep,
         TaskKind.LOCKDOWN: sleep,
         TaskKind.SERVICE_CONTROL: sleep,
+        TaskKind.PROXY_SITE: sleep,
         TaskKind.AUDIT: playbook_body(runs, "ping.yml", forward=True),
         TaskKind.SERVICE_STATUS: sleep,
         TaskKind.SERVICE_LOGS: playbook_body(runs, str(PLAYBOOKS / "fail.yml"), forward=True),
@@ -129,6 +130,7 @@ def test_host_operations_answer_202_with_a_queued_task(queued: Queued, app: Json
         (f"/servers/{sid}/security/lockdown", None, "lockdown", {"extra_ports": []}),
         (f"/servers/{sid}/security/lockdown", {"extra_ports": [8443]}, "lockdown",
          {"extra_ports": [8443]}),
+        (f"/apps/{app['id']}/site", None, "proxy_site", {}),
         (f"/services/{sid}/{app['service_name']}", {"action": "restart"}, "service_control",
          {"action": "restart"}),
     ]  # fmt: skip
@@ -237,6 +239,7 @@ async def test_a_slow_read_is_cancelled_and_answers_504(settings: Settings, tmp_
         ("POST", "/servers/{nope}/security/lockdown", None),
         ("POST", "/servers/{nope}/security/audit", None),
         ("GET", "/servers/{nope}/security/audit", None),
+        ("POST", "/apps/{nope}/site", None),
         ("GET", "/services/{nope}", None),
         ("GET", "/services/{sid}/nosuchunit", None),
         ("POST", "/services/{sid}/nosuchunit", {"action": "start"}),

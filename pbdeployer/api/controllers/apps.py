@@ -6,6 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
 from litestar.params import Body, FromQuery, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
 
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
@@ -18,7 +19,9 @@ from pbdeployer.api.controllers.params import (
     Search,
     page_request,
 )
+from pbdeployer.api.controllers.tasks import HostTasksDep
 from pbdeployer.models import App, AppCreate, AppFilter, AppStatus, AppUpdate, Page
+from pbdeployer.models.tasks import Task
 
 
 class AppController(Controller):
@@ -83,6 +86,21 @@ class AppController(Controller):
         data: Annotated[AppUpdate, Body(examples=docs.example("New domain", docs.APP_UPDATE))],
     ) -> App:
         return await deployer.apps.update(app_id, data)
+
+    @post(
+        "/{app_id:str}/site",
+        operation_id="serveAppSite",
+        summary="Serve the app at its domain as it is now (or stop serving it without one)",
+        description="Writes the app's site on its server's proxy for its current domain and "
+        "TLS mode, installing the proxy when needed, and checks the app through it; without a "
+        "domain, removes the site. Run it after changing the domain or TLS mode. Answers 202 "
+        "with the queued task.",
+        status_code=HTTP_202_ACCEPTED,
+        responses={202: docs.success(Task, "Queued", docs.TASK_QUEUED, "Accepted")}
+        | docs.responses(404, 409),
+    )
+    async def serve_app_site(self, host_tasks: HostTasksDep, app_id: Id) -> Task:
+        return await host_tasks.serve_site(app_id)
 
     @delete(
         "/{app_id:str}",

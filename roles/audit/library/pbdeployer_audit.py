@@ -14,6 +14,9 @@ import ipaddress
 import os
 import pwd
 import re
+import socket
+import ssl
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -30,7 +33,8 @@ options:
     type: str
     required: true
   apps:
-    description: Apps to check, each C(name), C(path) (the app's remote path), C(user).
+    description: Apps to check, each C(name), C(path) (the app's remote path), C(user), and
+      C(domain) with C(tls) (acme, internal, off) for those the proxy serves.
     type: list
     elements: dict
     default: []
@@ -76,6 +80,7 @@ LOCKDOWN = "playbooks/lockdown.yml"
 SETUP_USER = "playbooks/user.yml (or playbooks/setup.yml)"
 DEPLOY = "playbooks/deploy.yml"
 UPGRADE = "apt-get upgrade (unattended-upgrades does it daily)"
+CADDY_ROOT = "/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt"
 LOCAL_ONLY = "bind the service to 127.0.0.1 (as pbdeployer's apps are)"
 
 # Every finding: id -> (title, severity, remediation). "{app}" is the app's name.
@@ -105,6 +110,10 @@ CHECKS = {
         "{app}: nothing is world-writable", "high", f"chmod o-w; {DEPLOY}"
     ),
     "network.public_listeners": ("Only SSH and web ports listen publicly", "medium", LOCAL_ONLY),
+    "app.{app}.https": (
+        "{app}: answers over HTTPS with a certificate valid for its domain", "high",
+        "point the domain's DNS at the server and open 80/443; then POST /apps/{id}/site",
+    ),
 }  # fmt: skip
 
 
@@ -434,6 +443,51 @@ def app_findings(app, path, user, pb_data, world_writable):
     return [data, writable]
 
 
+def https_finding(app, domain, tls, probe):
+    """app.<name>.https from ``probe`` ({error} or {status, issuer, not_after, days_left})."""
+    if tls == "off":
+        return finding("app.{app}.https", "warn", f"{domain} is served over plain HTTP", app)
+    if "error" in probe:
+        return finding("app.{app}.https", "fail", f"https://{domain}: {probe['error']}", app)
+    # The internal CA issues 12-hour certificates and renews them; public ones last 90 days
+    # and are renewed 30 days ahead, so a week left means renewal is failing.
+    ok = probe["status"] < 500 and probe["days_left"] >= (0 if tls == "internal" else 7)
+    evidence = (
+        f"https://{domain} answered {probe['status']}; certificate from {probe['issuer']}, "
+        f"valid until {probe['not_after']} ({probe['days_left']} days)"
+    )
+    return judge("app.{app}.https", ok, evidence, app=app)
+
+
+def probe_https(domain, ca_files, timeout=5.0):
+    """GET /api/health from 127.0.0.1:443 by ``domain``, verifying the chain and the name."""
+    context = ssl.create_default_context()
+    for ca_file in ca_files:
+        if os.path.isfile(ca_file):
+            context.load_verify_locations(ca_file)
+    request = f"GET /api/health HTTP/1.1\r\nHost: {domain}\r\nConnection: close\r\n\r\n"
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", 443), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=domain) as tls,
+        ):
+            cert = tls.getpeercert()
+            tls.sendall(request.encode())
+            head = tls.recv(64).decode("latin-1")
+    except (OSError, ssl.SSLError) as exc:
+        return {"error": str(exc) or type(exc).__name__}
+    not_after = ssl.cert_time_to_seconds(cert["notAfter"])
+    issuer = dict(pair[0] for pair in cert.get("issuer", ())).get("commonName", "?")
+    status = int(head.split(" ")[1]) if head.startswith("HTTP/") and " " in head else 599
+    days_left = int((not_after - time.time()) // 86400)
+    return {
+        "status": status,
+        "issuer": issuer,
+        "not_after": cert["notAfter"],
+        "days_left": days_left,
+    }
+
+
 def build_report(findings):
     """Score: weighted share of passes (a warn earns half, info weighs nothing)."""
     total = sum(WEIGHTS[f["severity"]] for f in findings)
@@ -570,7 +624,12 @@ def collect_app(host, app, default_user):
     world_writable = None
     if host.stat(path) is not None:
         world_writable = host.run(find_world_writable(path))[1].splitlines()
-    return app_findings(app["name"], path, user, host.stat(f"{path}/pb_data"), world_writable)
+    findings = app_findings(app["name"], path, user, host.stat(f"{path}/pb_data"), world_writable)
+    domain, tls = app.get("domain") or "", app.get("tls") or "acme"
+    if domain:
+        probe = {} if tls == "off" else probe_https(domain, [CADDY_ROOT])
+        findings.append(https_finding(app["name"], domain, tls, probe))
+    return findings
 
 
 def collect(host, app_user, apps=(), expected_ports=(22, 80, 443), max_auth_tries=3):

@@ -15,9 +15,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pbdeployer.models import App, AppStatus, Server, Version
+from pbdeployer.models import App, AppStatus, Server, TlsMode, Version
 from pbdeployer.models.run import PlaybookInvocation
-from pbdeployer.plays import audit, deploy, lockdown, service, setup
+from pbdeployer.plays import audit, deploy, lockdown, proxy, service, setup
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plays"
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)
@@ -78,6 +78,15 @@ CASES: dict[str, Callable[[], PlaybookInvocation]] = {
         APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS, "/opt/pocketbase/blog/backups/01JH8Z"
     ),
     "recover": lambda: deploy.recover(APP, SERVER, DEPLOYMENT, "1.0.0", "1.1.0", OPTIONS),
+    "deploy_loopback_only": lambda: deploy.deploy(
+        msgspec.structs.replace(APP, domain=None), SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS
+    ),
+    "proxy_install": lambda: proxy.install("ops@example.com"),
+    "proxy_site": lambda: proxy.site(APP, "ops@example.com"),
+    "proxy_site_internal": lambda: proxy.site(
+        msgspec.structs.replace(APP, tls=TlsMode.INTERNAL), None
+    ),
+    "proxy_remove_site": lambda: proxy.remove_site(APP),
 }
 
 

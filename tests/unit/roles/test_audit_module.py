@@ -594,3 +594,33 @@ def test_a_missing_user_and_missing_tools() -> None:
     assert by_id["ssh.permit_root_login"]["evidence"] == "sshd -T: sshd: command not found"
     assert by_id["firewall.active"]["evidence"] == "ufw status: ufw: command not found"
     assert by_id["app.x.world_writable"]["status"] == "warn"
+
+
+HEALTHY_PROBE = {"status": 200, "issuer": "R11", "not_after": "Mar  1 00:00:00 2027 GMT"}
+
+
+@pytest.mark.parametrize(
+    ("tls", "probe", "status", "words"),
+    [
+        ("acme", HEALTHY_PROBE | {"days_left": 60}, "pass", "answered 200; certificate from R11"),
+        ("acme", HEALTHY_PROBE | {"days_left": 3}, "fail", "(3 days)"),
+        ("internal", HEALTHY_PROBE | {"days_left": 0}, "pass", "(0 days)"),
+        ("acme", HEALTHY_PROBE | {"days_left": 60, "status": 502}, "fail", "answered 502"),
+        ("acme", {"error": "certificate verify failed"}, "fail", "verify failed"),
+        ("off", {}, "warn", "plain HTTP"),
+    ],
+)
+def test_an_app_domain_needs_a_valid_certificate(
+    tls: str, probe: dict[str, Any], status: str, words: str
+) -> None:
+    found = audit.https_finding("blog", "blog.example.com", tls, probe)
+
+    assert (found["id"], found["status"], found["severity"]) == ("app.blog.https", status, "high")
+    assert words in found["evidence"]
+    assert "blog.example.com" in found["evidence"]
+
+
+def test_a_probe_of_a_closed_port_reports_the_error() -> None:
+    probe = audit.probe_https("nothing.example.test", [], timeout=1.0)
+
+    assert set(probe) == {"error"}
