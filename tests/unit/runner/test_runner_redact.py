@@ -138,16 +138,17 @@ def test_a_key_that_begins_where_another_ends(key_text: str, pem_text: str) -> N
 
 
 def test_scrub_goes_on_past_symlinks_and_large_files(tmp_path: Path, key_text: str) -> None:
-    # Three key files around the others, so one comes after them in any listing order.
-    (tmp_path / "a.json").write_text(key_text)
-    (tmp_path / "link").symlink_to(tmp_path / "a.json")
+    # Listing order is the file system's: with twenty key files, some follow the skipped ones.
+    keys = [tmp_path / f"{index}.json" for index in range(20)]
+    for path in keys:
+        path.write_text(key_text)
+    (tmp_path / "link").symlink_to(keys[0])
     with (tmp_path / "huge").open("wb") as huge:
         huge.truncate((64 << 20) + 1)
-    (tmp_path / "b.json").write_text(key_text)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.json").write_text(key_text)
     scrubbed = scrub_tree(tmp_path)
-    assert sorted(scrubbed) == [tmp_path / "a.json", tmp_path / "b.json", tmp_path / "sub/c.json"]
+    assert sorted(scrubbed) == sorted([*keys, tmp_path / "sub" / "c.json"])
     for path in scrubbed:
         assert_clean(path.read_text(), key_text)
 
