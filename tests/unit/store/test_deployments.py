@@ -69,7 +69,10 @@ async def test_one_deployment_per_app_at_a_time(store, ids, world):
     with pytest.raises(DeploymentLocked) as caught:
         await store.deployments.add_locked(refused)
 
-    assert holder.id in caught.value.message
+    assert caught.value.message == (
+        f"app '{world.app_a}' is being deployed by deployment '{holder.id}';"
+        " wait for it to end or cancel it"
+    )
     assert await store.deployments.lock_holder(world.app_a) == holder.id
     assert await store.deployments.lock_holder(world.app_b) == other_app.id
     items, total = await store.deployments.list(DeploymentFilter(), PageRequest())
@@ -121,7 +124,7 @@ async def test_filters_select_exactly_their_deployments(store, ids, world):
     old = deployment(ids, world, created=NOW - hour, status=DeploymentStatus.SUCCEEDED)
     at = deployment(ids, world, created=NOW, status=DeploymentStatus.FAILED)
     new_b = deployment(ids, world, on_b=True, created=NOW + hour)
-    for record in (old, at, new_b):
+    for record in (new_b, at, old):  # results come in id order, not insertion order
         await store.deployments.add(record)
 
     async def found(**flt: Any) -> list[str]:
@@ -152,7 +155,7 @@ async def test_status_lookups_and_counts_per_version(store, ids, world):
     running = deployment(ids, world, status=DeploymentStatus.RUNNING)
     failed = deployment(ids, world, status=DeploymentStatus.FAILED)
     queued_b = deployment(ids, world, on_b=True)
-    for record in (running, failed, queued_b):
+    for record in (queued_b, failed, running):
         await store.deployments.add(record)
 
     active = [DeploymentStatus.QUEUED, DeploymentStatus.RUNNING]
