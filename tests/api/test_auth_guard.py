@@ -49,7 +49,7 @@ def test_anything_but_the_bearer_token_is_refused(
     response = guarded.get("/private", headers=headers)
     assert response.status_code == 401
     assert "secret" not in response.text
-    assert "missing or wrong API token (Authorization: Bearer <token>)" in response.text
+    assert response.json()["detail"] == "missing or wrong API token (Authorization: Bearer <token>)"
 
 
 @pytest.mark.parametrize("header", [f"Bearer {TOKEN}", f"bearer {TOKEN}", f"BEARER  {TOKEN} "])
