@@ -88,8 +88,10 @@ def run_group(name: str, group: dict[str, object], accepted: dict[str, str], chi
     score = detected / len(statuses)
     floor = float(group["floor"])  # type: ignore[arg-type]
     survivors = sorted(m for m, s in statuses.items() if s not in DETECTED)
+    explained = detected + sum(m in accepted for m in survivors)
     print(
-        f"{name}: {detected}/{len(statuses)} killed = {score:.1%} (floor {floor:.1%}), "
+        f"{name}: {detected}/{len(statuses)} killed = {score:.1%} (floor {floor:.1%}; "
+        f"{explained / len(statuses):.1%} with accepted survivors), "
         f"{time.monotonic() - started:.0f} s"
     )
     for mutant in survivors:
