@@ -253,3 +253,41 @@ async def test_one_viewer_leaving_keeps_the_others_live_stream(rows: TaskEventRe
     assert [e.seq for e in leaves] == [1, 2]
     assert [e.seq for e in stays] == [1, 2, 3, 4]
     assert publisher.subscriber_count(f"task:{TASK.id}") == 0
+
+
+class BrokenStorage(TaskEventRepository):
+    async def add_many(self, events: Sequence[TaskEvent], *, final: Task | None = None) -> None:
+        raise OSError("disk full")
+
+
+async def test_events_stay_live_when_storage_fails(
+    rows: TaskEventRepository, caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher = MemoryPublisher()
+    log = EventLog(BrokenStorage(rows.engine), publisher)
+    subscription = await publisher.subscribe([f"task:{TASK.id}"])
+    log.emit(line(log, "one"), task_topics(TASK))
+    log.emit(line(log, "two"), task_topics(TASK))
+    await log.flush()
+    assert len(await received(subscription, 2)) == 2
+    assert "could not store 2 task events" in caplog.text
+    log.forget("01NEVERSEEN000000000000000")  # forgetting an unknown task is harmless
+
+
+async def test_stop_stores_what_waits_and_the_log_can_start_again(
+    rows: TaskEventRepository,
+) -> None:
+    log = EventLog(rows, MemoryPublisher(), flush_interval=0.01)
+    log.emit(line(log, "never started"), task_topics(TASK))
+    await log.stop()
+    assert await rows.count(TASK.id) == 1
+    log.start()
+    await log.stop()
+    log.start()
+    log.emit(line(log, "after a restart"), task_topics(TASK))
+    for _ in range(200):
+        if await rows.count(TASK.id) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert await rows.count(TASK.id) == 2
+    await log.stop()
