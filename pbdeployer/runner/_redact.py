@@ -16,8 +16,7 @@ REDACTED = "[redacted private key]"
 
 # Plain-text markers; a string without any of them needs no regex work.
 _MARKERS = ("PRIVATE KEY", "b3BlbnNzaC1rZXktdjE", "Private-Lines:")
-_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
-_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+_EDGE = re.compile(r"-----(BEGIN|END) (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 _PATTERNS = (
     # PEM and OpenSSH blocks; an unterminated block is redacted to the end of the text.
     re.compile(
@@ -68,13 +67,16 @@ def _redact_lines(items: list[Any]) -> None:
             items[i] = redact_in_place(item)
             inside = False
             continue
-        if inside:
-            inside = _END.search(item) is None
-            items[i] = REDACTED
-            continue
-        begins = _BEGIN.search(item)
-        inside = begins is not None and _END.search(item, begins.end()) is None
-        items[i] = redact_text(item)
+        was_inside, inside = inside, _open_after(item, inside)
+        items[i] = REDACTED if was_inside else redact_text(item)
+
+
+def _open_after(line: str, inside: bool) -> bool:
+    """Whether a key block is open at the end of ``line``: its last BEGIN/END marker decides,
+    so a key that begins on the line another one ends on is still caught."""
+    for edge in _EDGE.finditer(line):
+        inside = edge.group(1) == "BEGIN"
+    return inside
 
 
 def scrub_tree(root: Path) -> list[Path]:

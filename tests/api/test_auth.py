@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
 from pbdeployer.api import API_PREFIX, create_app
 from pbdeployer.settings import Settings
+from tests.served import free_port
 
 BASE_URL = f"http://testserver.local{API_PREFIX}"
 
@@ -36,7 +44,7 @@ def test_every_resource_route_needs_the_token(anonymous, expect_error, method, p
     body = {"name": "web1", "host": "h"} if method in ("POST", "PATCH") else None
 
     error = expect_error(anonymous.request(method, path, json=body), 401, "unauthorized")
-    assert "token" in error["message"]
+    assert error["message"] == "missing or wrong API token (Authorization: Bearer <token>)"
 
 
 @pytest.mark.parametrize(
@@ -124,3 +132,57 @@ def test_token_from_settings_wins_over_the_file(tmp_path):
         good = {"Authorization": "Bearer from-the-environment-Kd8Rw2Xp5Lq9Zt"}
         assert client.get("/servers", headers=good).status_code == 200
         assert client.get("/servers", headers={"Authorization": "Bearer x"}).status_code == 401
+
+
+def test_digest_scheme_with_the_right_token_is_401(client, token, expect_error):
+    # "Digest " is as long as "Bearer ": only the scheme's name tells them apart.
+    response = client.get("/servers", headers={"Authorization": f"Digest {token}"})
+
+    expect_error(response, 401, "unauthorized")
+
+
+def serve_once(data_dir: Path) -> tuple[str, str]:
+    """Start ``pbdeployer serve`` on a data dir with no token configured, wait until it
+    answers, stop it; return its output and the token it accepts."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PBDEPLOYER_API_TOKEN"}
+    argv = [sys.executable, "-m", "pbdeployer", "serve", "--port", str(port),
+            "--data-dir", str(data_dir)]  # fmt: skip
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        try:
+            token = wait_for_token(data_dir / "api-token", proc)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}{API_PREFIX}") as http:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    with contextlib.suppress(httpx.TransportError):
+                        auth = {"Authorization": f"Bearer {token}"}
+                        if http.get("/servers", headers=auth).status_code == 200:
+                            break
+                    time.sleep(0.2)
+                else:
+                    raise AssertionError("pbdeployer serve did not answer with its token")
+        finally:
+            proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode()
+    return out, token
+
+
+def wait_for_token(path: Path, proc: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.exists() and (text := path.read_text()).endswith("\n"):
+            return text.strip()
+        time.sleep(0.1)
+    raise AssertionError(f"no token file at {path}")
+
+
+@pytest.mark.slow
+def test_serve_shows_a_new_token_once_on_first_start(tmp_path):
+    first_output, token = serve_once(tmp_path / "data")
+    assert first_output.count(token) == 1
+    assert "new API token (shown once" in first_output
+
+    second_output, same = serve_once(tmp_path / "data")
+    assert same == token
+    assert token not in second_output
+    assert "new API token" not in second_output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import urllib.parse
@@ -93,3 +94,12 @@ def test_is_id_accepts_any_well_formed_id():
     assert is_id("01JH8Z6X4T3D3Q9V4W0Y5K7B2M")
     assert is_id("0" * 26)
     assert is_id("7" + "Z" * 25)
+
+
+def test_ids_made_in_the_same_millisecond_sort_in_creation_order():
+    ids = [new_id() for _ in range(5_000)]
+
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    same_millisecond = sum(a[:10] == b[:10] for a, b in itertools.pairwise(ids))
+    assert same_millisecond > 100

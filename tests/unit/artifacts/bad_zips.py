@@ -34,6 +34,15 @@ def _patch_second_local_header(at: int, value: bytes) -> Callable[[], bytes]:
     return build
 
 
+def _central_only_encryption() -> bytes:
+    """The last entry is flagged encrypted in the central directory but not in its local
+    header: a reader that trusts the local header would unpack what it cannot decrypt."""
+    data = bytearray(raw_zip(app(RawEntry("pb_public/secret.txt", b"s", flags=0x1))))
+    last_local = data.rindex(b"PK\x03\x04", 0, data.index(b"PK\x01\x02"))
+    data[last_local + 6 : last_local + 8] = (0x800).to_bytes(2, "little")
+    return bytes(data)
+
+
 def _entries(*extra: RawEntry, **options: int) -> Callable[[], bytes]:
     return lambda: raw_zip(app(*extra), **options)
 
@@ -105,6 +114,12 @@ CASES: tuple[BadZip, ...] = (
         RejectCode.ENCRYPTED,
         "password",
         _entries(RawEntry("pb_public/secret.txt", b"s", flags=0x1)),
+    ),
+    BadZip(
+        "encrypted_in_central_directory_only",
+        RejectCode.ENCRYPTED,
+        "password",
+        _central_only_encryption,
     ),
     BadZip(
         "encrypted_in_local_header",

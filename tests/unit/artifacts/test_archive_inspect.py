@@ -7,6 +7,7 @@ import io
 import stat
 import subprocess
 import time
+import tracemalloc
 import zipfile
 import zlib
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.unit.artifacts.zip_corpus import (
     RawEntry,
     app,
     binary,
+    compress,
     raw_zip,
 )
 
@@ -245,3 +247,38 @@ def test_large_real_app_inspects_quickly(large_app_zip: Path) -> None:
     assert info.migrations == tuple(sorted(MIGRATIONS))
     assert info.uncompressed_size > (140 << 20) + 30_000_000
     assert elapsed < 5.0
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2], ids=str)
+def test_an_entry_that_inflates_far_past_a_chunk_is_read_whole(method: int, tmp_path: Path) -> None:
+    # Text-like rows compress about 15-fold: each megabyte read inflates to many chunks.
+    content = b"".join(b"%08d,pocketbase,record,%d\n" % (i, i % 97) for i in range(120_000))
+    entry = RawEntry("pb_public/rows.csv", content, method=method)
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(app(entry)))
+    assert len(compress(entry)) * 4 < len(content)
+    info = inspect_zip(path)
+    assert info.uncompressed_size == len(FAKE_BINARY) + len(content) + 22
+
+
+def _deflated_zeros(total: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    chunk = bytes(1 << 20)
+    return b"".join(packer.compress(chunk) for _ in range(total >> 20)) + packer.flush()
+
+
+def test_inspecting_a_bomb_that_understates_its_size_keeps_memory_flat(tmp_path: Path) -> None:
+    payload = _deflated_zeros(64 << 20)  # 64 MB of zeros in about 64 KB
+    bomb = RawEntry("pb_public/a.bin", b"", method=zipfile.ZIP_DEFLATED, payload=payload,
+                    declared_size=4 << 20, declared_crc=0)  # fmt: skip
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(raw_zip(app(bomb)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArtifactRejected) as caught:
+            inspect_zip(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.code == RejectCode.ZIP_BOMB.value
+    assert peak < 16 << 20, f"inspecting the bomb took {peak >> 20} MiB"

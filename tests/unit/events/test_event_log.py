@@ -204,3 +204,90 @@ async def test_a_stream_ends_with_its_row_and_events_stored_before_publication(
     assert publisher.seen == [("succeeded", 2), ("succeeded", 2)]
     assert (await TaskRepository(rows.engine).get(TASK.id)).event_count == 2
     assert log.next_seq(TASK.id) == 1  # the numbering is forgotten with the stream
+
+
+OTHER = msgspec.structs.replace(TASK, id="01TASK0000000000000000000B")
+
+
+async def test_replay_gives_only_the_followed_tasks_events(rows: TaskEventRepository) -> None:
+    await TaskRepository(rows.engine).add(OTHER)
+    log = EventLog(rows, MemoryPublisher())
+    for index in range(3):
+        log.emit(line(log, f"mine {index}"), task_topics(TASK))
+        seq = log.next_seq(OTHER.id)
+        log.emit(TaskLogLine(task_id=OTHER.id, seq=seq, created=NOW, text="theirs"),
+                 task_topics(OTHER))  # fmt: skip
+    log.emit(finished(log), task_topics(TASK))
+    await log.flush()
+
+    events = [event async for event in log.follow(TASK.id)]
+    assert [(e.task_id, e.seq) for e in events] == [(TASK.id, seq) for seq in (1, 2, 3, 4)]
+    assert await rows.after(OTHER.id, 1) == (await rows.after(OTHER.id))[1:]
+    assert (await rows.last_seq(OTHER.id), await rows.count(OTHER.id)) == (3, 3)
+
+
+async def test_one_viewer_leaving_keeps_the_others_live_stream(rows: TaskEventRepository) -> None:
+    publisher = MemoryPublisher()
+    log = EventLog(rows, publisher)
+    stays: list[TaskEvent] = []
+    leaves: list[TaskEvent] = []
+
+    async def follow(into: list[TaskEvent], until: int | None) -> None:
+        async for event in log.follow(TASK.id):
+            into.append(event)
+            if event.seq == until:
+                return
+
+    staying = asyncio.create_task(follow(stays, None))
+    leaving = asyncio.create_task(follow(leaves, 2))
+    await asyncio.sleep(0.05)
+    for index in range(2):
+        log.emit(line(log, str(index)), task_topics(TASK))
+    await log.flush()
+    await asyncio.wait_for(leaving, 5)
+    assert publisher.subscriber_count(f"task:{TASK.id}") == 1
+    log.emit(line(log, "after one left"), task_topics(TASK))
+    log.emit(finished(log), task_topics(TASK))
+    await log.flush()
+    await asyncio.wait_for(staying, 5)
+    assert [e.seq for e in leaves] == [1, 2]
+    assert [e.seq for e in stays] == [1, 2, 3, 4]
+    assert publisher.subscriber_count(f"task:{TASK.id}") == 0
+
+
+class BrokenStorage(TaskEventRepository):
+    async def add_many(self, events: Sequence[TaskEvent], *, final: Task | None = None) -> None:
+        raise OSError("disk full")
+
+
+async def test_events_stay_live_when_storage_fails(
+    rows: TaskEventRepository, caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher = MemoryPublisher()
+    log = EventLog(BrokenStorage(rows.engine), publisher)
+    subscription = await publisher.subscribe([f"task:{TASK.id}"])
+    log.emit(line(log, "one"), task_topics(TASK))
+    log.emit(line(log, "two"), task_topics(TASK))
+    await log.flush()
+    assert len(await received(subscription, 2)) == 2
+    assert "could not store 2 task events" in caplog.text
+    log.forget("01NEVERSEEN000000000000000")  # forgetting an unknown task is harmless
+
+
+async def test_stop_stores_what_waits_and_the_log_can_start_again(
+    rows: TaskEventRepository,
+) -> None:
+    log = EventLog(rows, MemoryPublisher(), flush_interval=0.01)
+    log.emit(line(log, "never started"), task_topics(TASK))
+    await log.stop()
+    assert await rows.count(TASK.id) == 1
+    log.start()
+    await log.stop()
+    log.start()
+    log.emit(line(log, "after a restart"), task_topics(TASK))
+    for _ in range(200):
+        if await rows.count(TASK.id) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert await rows.count(TASK.id) == 2
+    await log.stop()

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from pbdeployer.errors import InvalidInput
 from pbdeployer.models import App, AppStatus, Server, TlsMode, Version
 from pbdeployer.models.run import PlaybookInvocation
 from pbdeployer.plays import audit, deploy, lockdown, proxy, service, setup
@@ -34,6 +35,9 @@ SERVER = Server(
     manual_key_path="/keys/id_ed25519",
     setup_complete=True,
     security_locked=False,
+)
+AGENT_SERVER = msgspec.structs.replace(
+    SERVER, use_ssh_agent=True, manual_key_path=None, port=22, security_locked=True
 )
 APP = App(
     id="01JH8Z7C2V5M8N1P3Q4R6S7T8U",
@@ -87,6 +91,11 @@ CASES: dict[str, Callable[[], PlaybookInvocation]] = {
         msgspec.structs.replace(APP, tls=TlsMode.INTERNAL), None
     ),
     "proxy_remove_site": lambda: proxy.remove_site(APP),
+    # A rollback to a release whose deployment left no data snapshot: pb_data stays as it is.
+    "rollback_plain": lambda: deploy.rollback(APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS, None),
+    "recover_stop": lambda: deploy.recover(APP, SERVER, DEPLOYMENT, None, None, OPTIONS),
+    "lockdown_agent": lambda: lockdown.lockdown(AGENT_SERVER, []),
+    "audit_agent": lambda: audit.audit(AGENT_SERVER, []),
 }
 
 
@@ -108,3 +117,17 @@ def test_playbooks_named_by_invocations_exist() -> None:
     playbooks = Path(__file__).resolve().parents[3] / "playbooks"
     for make in CASES.values():
         assert (playbooks / make().playbook).is_file()
+
+
+@pytest.mark.parametrize("zip_sha256", [None, ""])
+def test_a_version_without_its_zip_is_refused_before_any_play(zip_sha256: str | None) -> None:
+    bare = msgspec.structs.replace(VERSION, zip_sha256=zip_sha256, deployment_zip=None)
+    for build in (
+        lambda: deploy.deploy(APP, SERVER, bare, ZIP, DEPLOYMENT, OPTIONS),
+        lambda: deploy.rollback(APP, SERVER, bare, ZIP, DEPLOYMENT, OPTIONS, None),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            build()
+        assert [(p.field, p.reason) for p in refused.value.details] == [
+            ("version_id", "the version has no uploaded zip")
+        ]

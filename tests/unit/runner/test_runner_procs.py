@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,5 +76,35 @@ def test_control_socket_matches_ansibles_name(host: str, port: int, user: str) -
     assert control_socket(Path("/cp"), host, port, user) == Path(ansible_path)
 
 
-def test_closing_masters_that_do_not_exist_is_a_no_op(tmp_path: Path) -> None:
-    close_control_masters([tmp_path / "missing"])
+@pytest.fixture
+def titled() -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+    """Start processes whose whole command line is a given title, as a mux master shows."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(title: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([title], executable="cat", stdin=subprocess.PIPE)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def test_only_masters_of_existing_sockets_are_killed(
+    tmp_path: Path, titled: Callable[[str], subprocess.Popen[bytes]]
+) -> None:
+    live = tmp_path / "live"
+    live.write_bytes(b"")
+    missing = tmp_path / "missing"
+    master = titled(f"ssh: {live} [mux]")
+    stranger = titled(f"ssh: {missing} [mux]")
+    lookalike = titled(f"ssh: {live}x [mux]")
+    time.sleep(0.1)
+    close_control_masters([live, missing])
+    assert wait_gone(master) == -9
+    time.sleep(0.1)
+    assert stranger.poll() is None
+    assert lookalike.poll() is None

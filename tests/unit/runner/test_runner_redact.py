@@ -111,3 +111,59 @@ def test_scrub_tree_rewrites_files_but_not_through_symlinks(tmp_path: Path, key_
     assert_clean((run / "artifacts" / "event.json").read_text(), key_text)
     assert (outside / "key").read_text() == key_text
     assert (run / "clean.txt").read_text() == "nothing here"
+
+
+@pytest.mark.parametrize("before", [0, None, {"rc": 0}, ["x"]])
+def test_a_key_after_a_non_string_line_is_redacted(key_text: str, before: object) -> None:
+    lines = ["first", before, *key_text.splitlines(), "last"]
+    redact_in_place(lines)
+    assert_clean(repr(lines), key_text)
+    assert lines[0] == "first"
+    assert lines[-1] == "last"
+
+
+def test_a_non_string_item_ends_nothing_but_a_key(key_text: str) -> None:
+    lines = [*key_text.splitlines()[:2], 7, "plain output"]
+    redact_in_place(lines)
+    assert lines == [REDACTED, REDACTED, 7, "plain output"]
+
+
+def test_a_key_that_begins_where_another_ends(key_text: str, pem_text: str) -> None:
+    first, second = key_text.splitlines(), pem_text.splitlines()
+    lines = [*first[:-1], first[-1] + second[0], *second[1:], "after"]
+    redact_in_place(lines)
+    assert_clean(repr(lines), key_text)
+    assert_clean(repr(lines), pem_text)
+    assert lines[-1] == "after"
+
+
+def test_scrub_goes_on_past_symlinks_and_large_files(tmp_path: Path, key_text: str) -> None:
+    # Listing order is the file system's: with twenty key files, some follow the skipped ones.
+    keys = [tmp_path / f"{index}.json" for index in range(20)]
+    for path in keys:
+        path.write_text(key_text)
+    (tmp_path / "link").symlink_to(keys[0])
+    with (tmp_path / "huge").open("wb") as huge:
+        huge.truncate((64 << 20) + 1)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.json").write_text(key_text)
+    scrubbed = scrub_tree(tmp_path)
+    assert sorted(scrubbed) == sorted([*keys, tmp_path / "sub" / "c.json"])
+    for path in scrubbed:
+        assert_clean(path.read_text(), key_text)
+
+
+def test_scrub_reads_a_file_of_exactly_the_limit(tmp_path: Path, key_text: str) -> None:
+    path = tmp_path / "big.log"
+    with path.open("wb") as big:
+        big.write(key_text.encode())
+        big.truncate(64 << 20)
+    assert scrub_tree(tmp_path) == [path]
+    assert_clean(path.read_bytes()[:4096].decode(errors="replace"), key_text)
+
+
+def test_scrub_keeps_bytes_that_are_not_utf8(tmp_path: Path, key_text: str) -> None:
+    path = tmp_path / "mixed.bin"
+    path.write_bytes(b"\xff\xfe head\n" + key_text.encode() + b"tail \xc3\x28")
+    assert scrub_tree(tmp_path) == [path]
+    assert path.read_bytes() == b"\xff\xfe head\n" + REDACTED.encode() + b"\ntail \xc3\x28"

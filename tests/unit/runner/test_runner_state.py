@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pbdeployer.errors import HostKeyChanged, HostUnreachable, RunCancelled, RunFailed, RunTimeout
 from pbdeployer.models.run import (
+    HostStats,
+    PlaybookStats,
     RunOutcome,
     RunOutput,
     RunResult,
     TaskFailed,
+    TaskOk,
     TaskUnreachable,
 )
 from pbdeployer.models.servers import Server
@@ -155,3 +159,113 @@ def test_successful_result_returns_itself() -> None:
                        started=NOW, finished=NOW)  # fmt: skip
     assert result.raise_for_outcome() is result
     assert result.error() is None
+
+
+def output(seq: int, text: str) -> RunOutput:
+    return RunOutput(seq=seq, run_id="RUN", created=NOW, text=text)
+
+
+def test_sequence_numbers_start_at_one_and_follow_the_last_event() -> None:
+    seen = state()
+    assert seen.next_seq() == 1
+    seen.observe(output(7, "x"))
+    assert seen.next_seq() == 8
+
+
+def test_every_event_restarts_the_idle_clock() -> None:
+    seen = state()
+    seen.last_output -= 100
+    before = seen.last_output
+    seen.observe(output(1, "still working"))
+    assert seen.last_output > before + 99
+
+
+def test_facts_and_stats_are_kept_per_host() -> None:
+    seen = state()
+    assert (seen.facts, seen.stats) == ({}, {})
+    ok = TaskOk(seq=1, run_id="RUN", created=NOW, host="srv_01S", task="Read", action="stat",
+                facts={"a": 1})  # fmt: skip
+    seen.observe(ok)
+    seen.observe(msgspec.structs.replace(ok, seq=2, facts={"b": 2}))
+    seen.observe(msgspec.structs.replace(ok, seq=3, host="srv_02S", facts={"a": 3}))
+    stats = {"srv_01S": HostStats(ok=3)}
+    seen.observe(PlaybookStats(seq=4, run_id="RUN", created=NOW, hosts=stats))
+    assert seen.facts == {"srv_01S": {"a": 1, "b": 2}, "srv_02S": {"a": 3}}
+    assert seen.stats == stats
+
+
+@pytest.mark.parametrize(
+    ("stop", "message"),
+    [
+        (None, "The run succeeded."),
+        (StopReason.CANCELLED, "The run was cancelled."),
+        (StopReason.RUN_TIMEOUT, "The run took longer than its limit of 60 s."),
+        (StopReason.IDLE_TIMEOUT, "The run printed nothing for 30 s and was stopped."),
+    ],
+)
+def test_the_messages_users_read(stop: StopReason | None, message: str) -> None:
+    assert decide(state(), 0, stop, LIMITS).message == message
+
+
+def test_a_host_pbdeployer_does_not_know_is_named_by_its_alias() -> None:
+    seen = RunState("RUN", {})
+    seen.observe(failed(1, "Task"))
+    verdict = decide(seen, 2, None, LIMITS)
+    assert (verdict.host, verdict.task) == ("srv_01S", "Task")
+    assert verdict.message == "Task 'Task' failed on host srv_01S: Task broke"
+
+
+def test_unreachable_names_server_and_task() -> None:
+    seen = state(2222)
+    seen.observe(unreachable(1, "Connection refused"))
+    verdict = decide(seen, 4, None, LIMITS)
+    assert verdict.task == "Ping"
+    assert verdict.message == (
+        "Cannot reach server 'web {{ x }}' (10.200.0.11:2222) over SSH: Connection refused"
+    )
+
+
+def test_changed_host_key_message_in_full() -> None:
+    seen = state()
+    seen.observe(unreachable(1, KEY_CHANGED))
+    verdict = decide(seen, 4, None, LIMITS)
+    assert verdict.task == "Ping"
+    assert verdict.message == (
+        "The SSH host key of server 'web {{ x }}' (10.200.0.11:22) is not the one recorded in "
+        "/data/known_hosts; pbdeployer refused to connect. This happens when the server was "
+        "reinstalled or its keys were replaced, and also when someone intercepts the "
+        "connection. If the change is expected, check the new key's fingerprint on the server "
+        "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then remove the old entry with "
+        "`ssh-keygen -f /data/known_hosts -R 10.200.0.11`; the next run records the new key."
+    )
+
+
+def test_changed_host_key_of_an_unknown_host_names_its_alias() -> None:
+    seen = RunState("RUN", {})
+    seen.observe(unreachable(1, "Host key verification failed."))
+    verdict = decide(seen, 4, None, LIMITS)
+    assert verdict.outcome is RunOutcome.HOST_KEY_CHANGED
+    assert "-R srv_01S`" in verdict.message
+
+
+EXITED = "ansible-playbook exited with status 3"
+
+
+@pytest.mark.parametrize(
+    ("rc", "lines", "message"),
+    [
+        (None, [], "ansible-playbook did not start."),
+        (3, [], "ansible-playbook exited with status 3."),
+        (3, ["one", "two", "three", "four"], f"{EXITED}: two three four"),
+        (3, ["ERROR! a", "x", "ERROR! b", "y"], f"{EXITED}: ERROR! a ERROR! b"),
+        # An error long scrolled away is not quoted as if it were the last word.
+        (3, ["ERROR! old", *(f"l{i}" for i in range(20))], f"{EXITED}: l17 l18 l19"),
+    ],
+)
+def test_a_failure_without_task_events_quotes_the_last_output(
+    rc: int | None, lines: list[str], message: str
+) -> None:
+    seen = state()
+    for seq, line in enumerate(lines, 1):
+        seen.observe(output(seq, line))
+    assert decide(seen, rc, None, LIMITS).message == message
