@@ -8,7 +8,7 @@ from pbdeployer.console import resolve
 from pbdeployer.console.context import json_option, run
 from pbdeployer.console.render import Column, Output
 from pbdeployer.console.target import Target
-from pbdeployer.models import App, AppCreate
+from pbdeployer.models import App, AppCreate, TlsMode
 
 APP_COLUMNS: list[Column[App]] = [
     Column("NAME", lambda a: a.name),
@@ -26,6 +26,8 @@ APP_FIELDS: list[Column[App]] = [
     Column("remote path", lambda a: a.remote_path),
     Column("service", lambda a: a.service_name),
     Column("http port", lambda a: a.http_port),
+    Column("domain", lambda a: a.domain or "(none: loopback only)"),
+    Column("tls", lambda a: a.tls if a.domain else "-"),
     Column("binary", lambda a: a.binary_name),
     Column("current version", lambda a: a.current_version),
     Column("created", lambda a: a.created),
@@ -43,9 +45,25 @@ def apps() -> None:
 @click.option("--port", type=int, help="its local HTTP port (default: the next free from 8090)")
 @click.option("--path", "remote_path", help="where it lives on the server")
 @click.option("--binary", default="pocketbase", show_default=True, help="the binary in its zip")
+@click.option("--domain", help="served at https://DOMAIN by the server's proxy (default: none)")
+@click.option(
+    "--tls",
+    type=click.Choice([mode.value for mode in TlsMode]),
+    default=TlsMode.ACME.value,
+    show_default=True,
+    help="the domain's certificate: ACME, the proxy's own CA, or plain HTTP",
+)
 @json_option
-def create(name: str, server: str, port: int | None, remote_path: str | None, binary: str) -> None:
-    """Create an app on a server."""
+def create(
+    name: str,
+    server: str,
+    port: int | None,
+    remote_path: str | None,
+    binary: str,
+    domain: str | None,
+    tls: str,
+) -> None:
+    """Create an app on a server; with --domain the next deploy serves it there."""
 
     async def body(target: Target, out: Output) -> None:
         host = await resolve.server(target, server)
@@ -55,6 +73,8 @@ def create(name: str, server: str, port: int | None, remote_path: str | None, bi
             http_port=port,
             remote_path=remote_path,
             binary_name=binary,
+            domain=domain,
+            tls=TlsMode(tls),
         )
         out.record(await target.add_app(data), APP_FIELDS)
 

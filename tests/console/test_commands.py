@@ -64,6 +64,20 @@ def test_the_journey_before_any_host(cli: Cli, tmp_path: Path) -> None:
     shown = fields(cli.ok("apps", "show", f"notes-{name}"))
     assert (shown["service"], shown["status"]) == (app["service_name"], "new")
     assert shown["http port"] == str(app["http_port"])
+    assert shown["domain"] == "(none: loopback only)"
+
+    label = "".join(c for c in name.lower() if c.isalnum())
+    public, private = f"{label}.example.org", f"int-{label}.example.org"
+    served = cli.json("apps", "create", f"site-{name}", "--server", name, "--domain", public)
+    assert (served["domain"], served["tls"]) == (public, "acme")
+    internal = fields(
+        cli.ok("apps", "create", f"int-{name}", "--server", name, "--domain", private,
+               "--tls", "internal")
+    )  # fmt: skip
+    assert (internal["domain"], internal["tls"]) == (private, "internal")
+    clash = cli("apps", "create", f"dup-{name}", "--server", name, "--domain", private)
+    assert clash.code == 1, clash
+    assert private in clash.err
 
     made = cli.ok("versions", "create", f"notes-{name}", str(app_dir(tmp_path)), "--label", "v1")
     assert (fields(made)["version"], fields(made)["zip entries"]) == (
