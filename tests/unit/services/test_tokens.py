@@ -31,7 +31,7 @@ def test_a_weak_token_from_the_environment_is_refused(tmp_path, token, reason):
     with pytest.raises(UnsafeSetting, match=re.escape(reason)) as caught:
         load_or_create_token(settings)
 
-    assert "PBDEPLOYER_API_TOKEN" in caught.value.message
+    assert caught.value.message.startswith("the API token in PBDEPLOYER_API_TOKEN ")
     assert f"at least {MIN_TOKEN_LENGTH}" in caught.value.message
     if token.strip():
         assert token.strip() not in caught.value.message
@@ -100,3 +100,26 @@ def test_the_settings_token_wins_and_writes_nothing(tmp_path: Path) -> None:
 def test_two_data_dirs_get_different_tokens(tmp_path: Path) -> None:
     first = load_or_create_token(Settings(data_dir=tmp_path))[0]  # a data dir that exists
     assert first != load_or_create_token(Settings(data_dir=tmp_path / "b"))[0]
+
+
+def test_a_token_of_exactly_the_minimum_length_is_taken(tmp_path: Path) -> None:
+    token = GOOD[:MIN_TOKEN_LENGTH]
+    assert load_or_create_token(Settings(data_dir=tmp_path, api_token=token)) == (token, False)
+
+
+def test_a_weak_token_file_says_how_to_get_a_new_one(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    settings.token_file.write_text("short\n")
+    with pytest.raises(UnsafeSetting) as caught:
+        load_or_create_token(settings)
+    assert f"{settings.token_file} (delete the file to have a new token generated)" in str(
+        caught.value.message
+    )
+
+
+def test_a_missing_data_dir_is_created_for_its_owner_only(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "fresh")
+    token, created = load_or_create_token(settings)
+    assert created
+    assert len(token) == 43  # 32 random bytes, URL-safe
+    assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
