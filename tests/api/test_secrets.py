@@ -130,6 +130,7 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     call("POST", f"/servers/{sid}/setup/packages", 422, json={"packages": ["bad;pkg"]})
     call("POST", f"/servers/{sid}/security/lockdown", 422, json={"extra_ports": [0]})
     call("POST", f"{nowhere}/security/audit", 404)
+    call("POST", "/apps/01NOSUCHAPP00000000000000/site", 404)
     call("GET", f"/servers/{sid}/security/audit", 404)
     call("GET", "/services/01NOSUCHSERVER000000000000", 404)
     call("GET", f"/services/{sid}/nosuchunit", 404)

@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 
-def _quick_start_block(n: int) -> str:
+def _quick_start_block(starting: str) -> str:
+    """The quick start's ``sh`` block whose first command starts with ``starting``."""
     section = README.split("## Quick start\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sh\n(.*?)```", section, re.S)[n]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    return next(b for b in blocks if b.lstrip().startswith(starting))
 
 
 def _checkout(directory: Path) -> Path:
@@ -69,7 +71,7 @@ def quick_start(tmp_path: Path) -> Iterator[QuickStart]:
     checkout = _checkout(tmp_path / "checkout")
     command = next(
         line.split("#", 1)[0].strip()
-        for line in _quick_start_block(0).splitlines()
+        for line in _quick_start_block("./dev serve").splitlines()
         if line.startswith("./dev serve")
     )
     assert command == "./dev serve"
@@ -110,7 +112,7 @@ def test_quick_start_serves_uploads_and_downloads_a_zip(quick_start, tmp_path):
     token = quick_start.printed_token()
     assert (quick_start.checkout / ".pbdeployer" / "api-token").read_text() == token + "\n"
 
-    curl = _quick_start_block(1).replace("127.0.0.1:8080", f"127.0.0.1:{quick_start.port}")
+    curl = _quick_start_block("TOKEN=").replace("127.0.0.1:8080", f"127.0.0.1:{quick_start.port}")
     shown = next(line[2:] for line in curl.splitlines() if line.startswith("# "))
     done = subprocess.run(
         ["bash", "-c", curl], cwd=quick_start.checkout, capture_output=True, text=True, check=True
