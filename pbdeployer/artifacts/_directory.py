@@ -13,7 +13,7 @@ import struct
 import zipfile
 from typing import BinaryIO, NamedTuple
 
-from pbdeployer.artifacts._reject import RejectCode, reject
+from pbdeployer.artifacts._reject import RejectCode, reject, too_many_entries
 
 _LOCAL_MAGIC = b"PK\x03\x04"
 _EOCD = struct.Struct("<4s4H2LH")
@@ -46,19 +46,11 @@ def read_directory(fp: BinaryIO, archive_size: int, max_entries: int) -> list[zi
         raise reject(RejectCode.NOT_A_ZIP, "the file is empty; upload the app's .zip")
     end = _end_record(fp, archive_size)
     if end.entries > max_entries:
-        raise _too_many(f"declares {end.entries}", max_entries)
+        raise too_many_entries(f"declares {end.entries}", max_entries)
     infos = _parse_directory(fp, end, max_entries)
     if len(infos) != end.entries:
         raise _damaged(f"it lists {len(infos)} entries but its end record says {end.entries}")
     return infos
-
-
-def _too_many(how_many: str, limit: int) -> Exception:
-    return reject(
-        RejectCode.TOO_MANY_ENTRIES,
-        f"the zip {how_many} entries, above the limit of {limit}; "
-        "leave node_modules, pb_data and build caches out of the zip",
-    )
 
 
 def _damaged(reason: str) -> Exception:
@@ -129,7 +121,7 @@ def _parse_directory(fp: BinaryIO, end: _EndRecord, max_entries: int) -> list[zi
     infos: list[zipfile.ZipInfo] = []
     while left > 0:
         if len(infos) == max_entries:
-            raise _too_many(f"holds at least {max_entries + 1}", max_entries)
+            raise too_many_entries(f"holds at least {max_entries + 1}", max_entries)
         header = _take(fp, _CENTRAL.size, left)
         fields = _CENTRAL.unpack(header)
         if fields[0] != _CENTRAL_MAGIC:

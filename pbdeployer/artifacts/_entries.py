@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbdeployer.artifacts._reject import RejectCode, human_size, reject
+from pbdeployer.artifacts._reject import RejectCode, human_size, reject, too_many_entries
 
 if TYPE_CHECKING:
     from pbdeployer.artifacts.archive import ArchiveLimits
@@ -48,7 +48,7 @@ class Entry(NamedTuple):
 def check_entries(infos: Sequence[zipfile.ZipInfo], limits: ArchiveLimits) -> list[Entry]:
     """Refuse the archive if any entry is unsafe on its own or clashes with another."""
     if len(infos) > limits.max_entries:
-        raise _too_many(len(infos), limits.max_entries)
+        raise too_many_entries(f"holds {len(infos)}", limits.max_entries)
     entries = [_check_entry(info, limits) for info in infos]
     _check_unique(entries)
     return entries
@@ -72,14 +72,6 @@ def check_totals(infos: Sequence[zipfile.ZipInfo], archive_size: int, limits: Ar
             "real apps do not compress this well, so it is refused as a zip bomb",
         )
     return total
-
-
-def _too_many(count: int, limit: int) -> Exception:
-    return reject(
-        RejectCode.TOO_MANY_ENTRIES,
-        f"the zip holds {count} entries, above the limit of {limit}; "
-        "leave node_modules, pb_data and build caches out of the zip",
-    )
 
 
 def _check_entry(info: zipfile.ZipInfo, limits: ArchiveLimits) -> Entry:

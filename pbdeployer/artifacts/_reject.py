@@ -43,3 +43,12 @@ def human_size(n: int) -> str:
         if value < 1024:
             return f"{value:.1f} {unit}"
     return f"{value / 1024:.1f} GiB"
+
+
+def too_many_entries(how_many: str, limit: int) -> Exception:
+    """The one message for a zip over the entry limit, however the count was learnt."""
+    return reject(
+        RejectCode.TOO_MANY_ENTRIES,
+        f"the zip {how_many} entries, above the limit of {limit}; "
+        "leave node_modules, pb_data and build caches out of the zip",
+    )
