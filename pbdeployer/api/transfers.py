@@ -43,7 +43,11 @@ _MAX_POSITION_DIGITS = 19  # 10**19 bytes is past the end of any file
 
 
 class ZipUpload(NamedTuple):
-    """The form's other fields (already read) and the zip's bytes (still to be read)."""
+    """The form's other fields and the zip's bytes (still to be read).
+
+    ``fields`` holds the fields sent before the file at first; the fields after it are added
+    once ``chunks`` is exhausted. ``early`` says whether the file part came last.
+    """
 
     fields: dict[str, str]
     chunks: AsyncIterator[bytes]
@@ -59,13 +63,13 @@ class ByteRange(NamedTuple):
 async def read_upload(
     request: Request[Any, Any, Any], *, max_bytes: int, fields: frozenset[str] = frozenset()
 ) -> ZipUpload:
-    """Read a zip sent raw or as the ``file`` part of a form; only ``fields`` may precede it."""
+    """Read a zip sent raw or as the ``file`` part of a form whose other parts are ``fields``."""
     media_type, options = request.content_type
     if media_type == FORM_MEDIA_TYPE:
         _refuse_announced_size(request, max_bytes + _FORM_OVERHEAD, max_bytes)
         return await _read_form(request, options.get("boundary", ""), fields)
     if fields:
-        raise _unsupported(media_type, f"send {FORM_MEDIA_TYPE} with the file as its last part")
+        raise _unsupported(media_type, f"send {FORM_MEDIA_TYPE} with the zip as its 'file' part")
     if media_type and media_type not in RAW_ZIP_TYPES:  # none means bytes (RFC 9110 8.3)
         raise _unsupported(media_type, f"send the zip as {ZIP_MEDIA_TYPE} or {FORM_MEDIA_TYPE}")
     _refuse_announced_size(request, max_bytes, max_bytes)
@@ -104,7 +108,7 @@ async def _read_form(
     found: dict[str, str] = {}
     async for event in events:
         if isinstance(event, MultipartSegment) and event.name == FILE_FIELD:
-            return ZipUpload(found, _file_part(events))
+            return ZipUpload(found, _file_part(events, allowed, found))
         if isinstance(event, MultipartSegment):
             name = _field_name(event, allowed, found)
             found[name] = await _field_value(events, name)
@@ -113,11 +117,11 @@ async def _read_form(
 
 def _field_name(segment: Any, allowed: frozenset[str], found: Mapping[str, str]) -> str:
     name = str(segment.name or "")
-    if name not in allowed:
-        expected = ", ".join(sorted(allowed)) + ", then " if allowed else "only "
-        raise InvalidInput.single(name or "form", f"unknown field; send {expected}'file'")
     if name in found:
         raise InvalidInput.single(name, "given more than once")
+    if name not in allowed:
+        expected = ", ".join(sorted(allowed)) + " and " if allowed else "only "
+        raise InvalidInput.single(name or "form", f"unknown field; send {expected}'file'")
     return name
 
 
@@ -135,17 +139,20 @@ async def _field_value(events: AsyncIterator[Any], name: str) -> str:
         raise InvalidInput.single(name, "not valid UTF-8") from None
 
 
-async def _file_part(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
-    """The file part's bytes; a part after it is refused rather than silently ignored."""
+async def _file_part(
+    events: AsyncIterator[Any], allowed: frozenset[str], found: dict[str, str]
+) -> AsyncIterator[bytes]:
+    """The file part's bytes; the fields after it are read into ``found`` at the end."""
     async for event in events:
         if event is None:
             break
         yield event
     async for event in events:
+        if isinstance(event, MultipartSegment) and event.name == FILE_FIELD:
+            raise InvalidInput.single(FILE_FIELD, "given more than once")
         if isinstance(event, MultipartSegment):
-            raise InvalidInput.single(
-                str(event.name or "form"), f"comes after '{FILE_FIELD}'; put the file last"
-            )
+            name = _field_name(event, allowed, found)
+            found[name] = await _field_value(events, name)
 
 
 async def _events(chunks: AsyncIterator[bytes], boundary: str) -> AsyncIterator[Any]:

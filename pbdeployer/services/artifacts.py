@@ -73,6 +73,23 @@ class ReceivedZip:
         }
 
 
+class StagingZip:
+    """An upload in ``tmp/``, not yet checked; see ``VersionZips.staging``."""
+
+    def __init__(self, zips: VersionZips, staged: StagedBlob) -> None:
+        self.staged = staged
+        self.received: ReceivedZip | None = None
+        self._limits = zips.policy.limits
+
+    async def check(self, binary_name: str) -> ReceivedZip:
+        """Inspect the zip (in a worker thread); refused zips raise ``ArtifactRejected``."""
+        info = await asyncio.to_thread(
+            inspect_zip, self.staged.path, limits=self._limits, binary_name=binary_name
+        )
+        self.received = ReceivedZip(self.staged, info)
+        return self.received
+
+
 class VersionZips:
     """The blob store seen from versions: uploads in, shared blobs released when unused."""
 
@@ -85,17 +102,19 @@ class VersionZips:
     @contextlib.asynccontextmanager
     async def receive(self, source: ZipSource, *, binary_name: str) -> AsyncIterator[ReceivedZip]:
         """Stage and check an upload; it is discarded on leaving unless committed meanwhile."""
-        staged = await self._stage(source)
-        received: ReceivedZip | None = None
+        async with self.staging(source) as staging:
+            yield await staging.check(binary_name)
+
+    @contextlib.asynccontextmanager
+    async def staging(self, source: ZipSource) -> AsyncIterator[StagingZip]:
+        """Stage an upload to check later (when what to check it for is known only after it
+        arrived); it is discarded on leaving unless committed meanwhile."""
+        staging = StagingZip(self, await self._stage(source))
         try:
-            info = await asyncio.to_thread(
-                inspect_zip, staged.path, limits=self.policy.limits, binary_name=binary_name
-            )
-            received = ReceivedZip(staged, info)
-            yield received
+            yield staging
         finally:
-            if received is None or not received.committed:
-                self.blobs.discard(staged)
+            if staging.received is None or not staging.received.committed:
+                self.blobs.discard(staging.staged)
 
     async def commit(self, received: ReceivedZip) -> str:
         """Move the upload into the store (call with ``lock`` held); returns its sha256."""

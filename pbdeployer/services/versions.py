@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -32,6 +32,16 @@ ACTIVE_DEPLOYMENTS = (DeploymentStatus.QUEUED, DeploymentStatus.RUNNING)
 _Write = Callable[[dict[str, Any]], Awaitable[Version]]
 
 
+class LateFields(Protocol):
+    """A new version's fields that may still be arriving while its zip streams in."""
+
+    def so_far(self) -> VersionCreate | None:
+        """The fields once the required ones have arrived, else None."""
+
+    def complete(self) -> VersionCreate:
+        """Every field, after the zip; ``InvalidInput`` names a required one still missing."""
+
+
 class VersionService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
@@ -40,18 +50,25 @@ class VersionService:
     async def create(self, data: VersionCreate) -> Version:
         return await self._store.versions.add(await self._new_version(data))
 
-    async def create_with_zip(self, data: VersionCreate, source: ZipSource) -> Version:
+    async def create_with_zip(self, data: VersionCreate | LateFields, source: ZipSource) -> Version:
         """Create a version and store its zip at once; neither is kept if either is refused.
 
-        The fields are checked before the zip is read, so a bad form fails fast.
+        Fields known before the zip is read are checked first, so a bad form fails fast.
+        ``LateFields`` stand for a form whose fields may also follow its file part: they are
+        checked again, complete, once the zip is staged, and the zip after them (what it must
+        hold depends on the app).
         """
-        version = await self._new_version(data)
-        app = await self._store.apps.get(data.app_id)
-        async with (
-            self._zips.receive(source, binary_name=app.binary_name) as received,
-            self._zips.lock,
-        ):
-            return await self._record(received, lambda fields: self._add(version, fields))
+        first = data if isinstance(data, VersionCreate) else data.so_far()
+        version = await self._new_version(first) if first is not None else None
+        async with self._zips.staging(source) as staging:
+            if not isinstance(data, VersionCreate):
+                version = await self._new_version(data.complete())
+            assert version is not None  # a VersionCreate was checked above
+            app = await self._store.apps.get(version.app_id)
+            received = await staging.check(app.binary_name)
+            new = version
+            async with self._zips.lock:
+                return await self._record(received, lambda fields: self._add(new, fields))
 
     async def upload(self, version_id: str, source: ZipSource) -> Version:
         """Store the version's zip: a path, a binary file object, or an async byte stream.

@@ -567,36 +567,69 @@ def test_create_with_zip_refuses_a_taken_number(
     assert blob_files(settings) == []
 
 
-def test_create_with_zip_wants_the_file_last(client, settings, app_record, good_zip):
+def _form_post(client: TestClient[Any], *parts: tuple[str, bytes]) -> Any:
+    """The with-zip form with its parts in exactly the order given."""
     boundary = "b0undary"
-
-    def post(*parts: tuple[str, bytes]) -> Any:
-        body = (
-            b"".join(
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-                + value
-                + b"\r\n"
-                for name, value in parts
-            )
-            + f"--{boundary}--\r\n".encode()
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+            for name, value in parts
         )
-        return client.post(
-            "/versions/with-zip",
-            content=body,
-            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
-        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    return client.post(
+        "/versions/with-zip",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
 
+
+def test_create_with_zip_takes_the_fields_in_any_order(client, settings, app_record, good_zip):
     app_id = ("app_id", app_record["id"].encode())
-    number = ("version_number", b"2")
+    orders = [
+        [("file", good_zip), app_id, ("version_number", b"1"), ("notes", b"file first")],
+        [app_id, ("file", good_zip), ("version_number", b"2"), ("notes", b"file between")],
+        [app_id, ("version_number", b"3"), ("file", good_zip), ("notes", b"notes last")],
+    ]
+    for parts in orders:
+        response = _form_post(client, *parts)
 
-    early = post(app_id, ("file", good_zip), number)
-    error = check_error(early, 422, "validation_failed", ["version_number"])
-    assert error["details"][0]["reason"] == "required, before the file part"
-    late = post(app_id, number, ("file", good_zip), ("notes", b"late"))
-    error = check_error(late, 422, "validation_failed", ["notes"])
-    assert "put the file last" in error["details"][0]["reason"]
-    assert client.get("/versions").json()["total"] == 0
+        assert response.status_code == 201, response.text
+        body = response.json()
+        sent = {name: value.decode() for name, value in parts if name != "file"}
+        assert {name: body[name] for name in sent} == sent
+        assert body["zip_sha256"] == sha256(good_zip)
+    assert len(blob_files(settings)) == 1
+    assert tmp_files(settings) == []
+
+
+def test_create_with_zip_keeps_nothing_when_a_late_field_is_refused(
+    client, settings, app_record, new_version, good_zip
+):
+    new_version(app_record["id"], version_number="taken")
+    app_id = ("app_id", app_record["id"].encode())
+    file = ("file", good_zip)
+    cases = [
+        ([app_id, file], 422, ["version_number"]),
+        ([file], 422, ["app_id", "version_number"]),
+        ([file, app_id, ("version_number", b"bad label")], 422, ["version_number"]),
+        ([file, ("app_id", new_id().encode()), ("version_number", b"2")], 422, ["app_id"]),
+        ([file, app_id, ("version_number", b"2"), ("x", b"1")], 422, ["x"]),
+        ([app_id, ("version_number", b"2"), file, file], 422, ["file"]),
+        ([file, app_id, ("version_number", b"2"), app_id], 422, ["app_id"]),
+        ([file, app_id, ("version_number", b"taken")], 409, None),
+    ]
+    for parts, status, fields in cases:
+        response = _form_post(client, *parts)
+
+        assert response.status_code == status, ([name for name, _ in parts], response.text)
+        if fields:
+            assert [d["field"] for d in response.json()["error"]["details"]] == fields
+    assert client.get("/versions", params={"app_id": app_record["id"]}).json()["total"] == 1
     assert blob_files(settings) == []
+    assert tmp_files(settings) == []
 
 
 def test_create_with_zip_needs_a_form(client, app_record, good_zip):

@@ -79,9 +79,10 @@ class VersionController(Controller):
         "/with-zip",
         operation_id="createVersionWithZip",
         summary="Create a version and upload its zip in one form",
-        description="A `multipart/form-data` form: `app_id`, `version_number` and `notes`, then "
-        "the zip as the last part, `file`. The zip is checked as by the upload; when anything "
-        "is refused, neither the version nor the zip is kept.",
+        description="A `multipart/form-data` form: `app_id`, `version_number`, `notes` and the "
+        "zip as `file`, in any order (fields sent before the file are checked before it is "
+        "read). The zip is checked as by the upload; when anything is refused, neither the "
+        "version nor the zip is kept.",
         request_max_body_size=None,  # streamed; the upload limit is enforced while reading
         operation_class=docs.VersionFormOperation,
         responses={201: docs.success(Version, "Created", docs.VERSION_WITH_ZIP, "Created")}
@@ -93,8 +94,7 @@ class VersionController(Controller):
         upload = await read_upload(
             request, max_bytes=deployer.settings.max_upload_bytes, fields=_FORM_FIELDS
         )
-        data = _version_form(upload.fields)
-        return await deployer.versions.create_with_zip(data, upload.chunks)
+        return await deployer.versions.create_with_zip(_VersionForm(upload.fields), upload.chunks)
 
     @get(
         "/{version_id:str}",
@@ -160,17 +160,26 @@ class VersionController(Controller):
         await deployer.versions.delete(version_id)
 
 
-def _version_form(fields: Mapping[str, str]) -> VersionCreate:
-    missing = [name for name in _REQUIRED_FORM_FIELDS if name not in fields]
-    if missing:
-        raise InvalidInput(
-            [FieldProblem(field=name, reason="required, before the file part") for name in missing]
+class _VersionForm:
+    """The with-zip form's fields; those after the file part arrive while the zip is read."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self._fields = fields
+
+    def so_far(self) -> VersionCreate | None:
+        if any(name not in self._fields for name in _REQUIRED_FORM_FIELDS):
+            return None
+        return self.complete()
+
+    def complete(self) -> VersionCreate:
+        missing = [name for name in _REQUIRED_FORM_FIELDS if name not in self._fields]
+        if missing:
+            raise InvalidInput([FieldProblem(field=name, reason="required") for name in missing])
+        return VersionCreate(
+            app_id=self._fields["app_id"],
+            version_number=self._fields["version_number"],
+            notes=self._fields.get("notes", ""),
         )
-    return VersionCreate(
-        app_id=fields["app_id"],
-        version_number=fields["version_number"],
-        notes=fields.get("notes", ""),
-    )
 
 
 def _etag(stored: StoredZip) -> ETag:
