@@ -17,13 +17,15 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pbdeployer import __version__, console
-from pbdeployer.api import create_app, openapi_yaml
+from pbdeployer.api import asyncapi_yaml, create_app, events_markdown, openapi_yaml
 from pbdeployer.deployer import Deployer
 from pbdeployer.errors import PbDeployerError
 from pbdeployer.services import load_or_create_token
 from pbdeployer.settings import Settings
 
 DEFAULT_OPENAPI_PATH = Path("api/openapi.yaml")
+DEFAULT_ASYNCAPI_PATH = Path("api/asyncapi.yaml")
+DEFAULT_EVENTS_PATH = Path("docs/events.md")
 _OWN_COMMANDS = ("serve", "openapi")
 
 
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "openapi":
-        return _export_openapi(args.output)
+        return _export_documents(args.output, args.asyncapi, args.events)
     _parser().print_help()
     return 2
 
@@ -48,8 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8080)")
     serve.add_argument("--data-dir", type=Path, help="data directory (default ./.pbdeployer)")
-    openapi = commands.add_parser("openapi", help="write the OpenAPI schema as YAML")
+    openapi = commands.add_parser(
+        "openapi", help="write the API's OpenAPI and AsyncAPI documents and the event reference"
+    )
     openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)
+    openapi.add_argument("--asyncapi", type=Path, default=DEFAULT_ASYNCAPI_PATH)
+    openapi.add_argument("--events", type=Path, default=DEFAULT_EVENTS_PATH)
     return parser
 
 
@@ -133,12 +139,17 @@ def _with_header_deadline(seconds: float) -> type[H11Protocol]:
     return type("HeaderDeadlineProtocol", (_HeaderDeadline,), {"seconds": seconds})
 
 
-def _export_openapi(output: Path) -> int:
+def _export_documents(openapi: Path, asyncapi: Path, events: Path) -> int:
     settings = Settings.from_env()
     app = create_app(settings, token=secrets.token_urlsafe(32))  # never served
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(openapi_yaml(app))
-    sys.stdout.write(f"wrote {output}\n")
+    for output, text in (
+        (openapi, openapi_yaml(app)),
+        (asyncapi, asyncapi_yaml()),
+        (events, events_markdown()),
+    ):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        sys.stdout.write(f"wrote {output}\n")
     return 0
 
 

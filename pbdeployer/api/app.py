@@ -9,19 +9,20 @@ import msgspec
 import yaml
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Contact, License, SecurityScheme, Tag
 
 from pbdeployer import __version__
 from pbdeployer.api.auth import token_guard
 from pbdeployer.api.bodies import ClientLeft, body_deadline, client_left
 from pbdeployer.api.channels import ChannelsPublisher, EventChannels
+from pbdeployer.api.contract import ContractConfig
 from pbdeployer.api.controllers import (
     AppController,
     AppDeploymentController,
     DeploymentController,
     HealthController,
+    ReferenceController,
     SecurityController,
     ServerController,
     ServicesController,
@@ -29,7 +30,7 @@ from pbdeployer.api.controllers import (
     TaskController,
     VersionController,
 )
-from pbdeployer.api.errors import EXCEPTION_HANDLERS
+from pbdeployer.api.errors import EXCEPTION_HANDLERS, error_codes
 from pbdeployer.api.strict import strict_values
 from pbdeployer.api.ws import events_socket
 from pbdeployer.deployer import Deployer
@@ -39,18 +40,31 @@ from pbdeployer.settings import Settings
 API_PREFIX = "/api/v1"
 _DESCRIPTION = """Deploy PocketBase apps to your own Linux servers over SSH.
 
-Every route except `/api/v1/health` and this schema needs `Authorization: Bearer <token>`.
-Errors always have the body `{"error": {"code", "message", "details": [{"field", "reason"}]}}`.
+Every route except `/api/v1/health` and the documents under `/api/v1/schema` needs
+`Authorization: Bearer <token>`. Errors always have the body
+`{"error": {"code", "message", "details": [{"field", "reason"}]}}`; `code` is one of a fixed
+list (the `ErrorInfo` schema).
 
 Operations that change a host answer `202` with a task; follow it with `GET /api/v1/tasks/{id}`
 or live over the WebSocket `/api/v1/ws` (subscribe to `task:{id}`, replay from any `seq`).
-Every event type (with its JSON schema) and the socket's protocol are described in
-`docs/events.md` of the pbdeployer source tree.
+The WebSocket is described by the AsyncAPI 3 document `/api/v1/schema/asyncapi.yaml`; every
+event type, with its JSON schema, is in the event reference `/api/v1/schema/events.md`.
 """
+_TAGS = {
+    "health": "Whether the API and what it depends on work",
+    "servers": "The Linux hosts pbdeployer deploys to, reached over SSH",
+    "apps": "PocketBase apps, each on one server",
+    "versions": "Labelled builds of an app, with their zips",
+    "deployments": "Deploys and rollbacks of an app's versions, and their statistics",
+    "setup": "Preparing a server: the app user and packages",
+    "security": "Locking a server down, and auditing it",
+    "services": "The systemd units of the apps: status, control and logs",
+    "tasks": "Every operation on a host, as a task with its events",
+}
 
 
-def openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def openapi_config() -> ContractConfig:
+    return ContractConfig(
         title="pbdeployer",
         version=__version__,
         description=_DESCRIPTION,
@@ -60,6 +74,10 @@ def openapi_config() -> OpenAPIConfig:
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
         ),
         security=[{"BearerToken": []}],
+        tags=[Tag(name=name, description=text) for name, text in _TAGS.items()],
+        license=License(name="MIT", identifier="MIT"),
+        contact=Contact(name="pbdeployer maintainers"),
+        error_codes=error_codes(),
     )
 
 
@@ -92,6 +110,7 @@ def create_app(
         path=API_PREFIX,
         route_handlers=[
             HealthController,
+            ReferenceController,
             ServerController,
             AppController,
             VersionController,

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import inspect
-import json
-import typing
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Example,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     RequestBody,
 )
 from litestar.openapi.spec import Schema as OpenAPISchema
 
-from pbdeployer.api import ws
 from pbdeployer.api.schemas import ErrorBody
-from pbdeployer.models.task_events import TaskEvent
 
 _STAMP = "2026-01-01T12:00:00Z"
 SERVER_ID = "01JH8Z6X4T3D3Q9V4W0Y5K7B2M"
@@ -328,25 +325,29 @@ def responses(*statuses: int, zip_checks: bool = False) -> dict[int, ResponseSpe
     return specs
 
 
+_OCTETS = "application/octet-stream"
+
+
 def _binary(description: str) -> OpenAPISchema:
+    """Bytes, as generators know them (``format: binary``: a file or bytes, not a string)."""
     return OpenAPISchema(
-        type=OpenAPIType.STRING, content_media_type="application/zip", description=description
+        type=OpenAPIType.STRING,
+        format=OpenAPIFormat.BINARY,
+        content_media_type="application/zip",
+        description=description,
     )
 
 
 def _raw_zip() -> dict[str, OpenAPIMediaType]:
-    schema = _binary("the zip's bytes")
-    return {
-        media_type: OpenAPIMediaType(schema=schema)
-        for media_type in ("application/zip", "application/octet-stream")
-    }
+    """Only ``application/octet-stream``: the raw type generators send as bytes."""
+    return {_OCTETS: OpenAPIMediaType(schema=_binary("the zip's bytes"))}
 
 
 def _form(fields: list[str], required: list[str], value: dict[str, str]) -> OpenAPIMediaType:
     properties: dict[str, OpenAPISchema | Reference] = {
         name: OpenAPISchema(type=OpenAPIType.STRING) for name in fields
     }
-    properties["file"] = _binary("the zip; must be the form's last part")
+    properties["file"] = _binary("the zip; before or after the other fields")
     schema = OpenAPISchema(
         type=OpenAPIType.OBJECT, properties=properties, required=[*required, "file"]
     )
@@ -358,13 +359,15 @@ def _form(fields: list[str], required: list[str], value: dict[str, str]) -> Open
 
 @dataclass
 class ZipUploadOperation(Operation):
-    """The upload's body: the zip raw, or as the ``file`` part of a form."""
+    """The upload's body, as one raw binary type (generators break on a choice of bodies)."""
 
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             required=True,
-            description="The app zip, as the raw body or as a form's `file` part.",
-            content=_raw_zip() | {_FORM: _form([], [], {})},
+            description="The app zip's bytes. The server also takes them as `application/zip` "
+            "or `application/x-zip-compressed`, or as the `file` part of a "
+            "`multipart/form-data` form.",
+            content=_raw_zip(),
         )
 
 
@@ -376,7 +379,7 @@ class VersionFormOperation(Operation):
         fields = ["app_id", "version_number", "notes"]
         self.request_body = RequestBody(
             required=True,
-            description="The version's fields, then its zip as the last part, `file`.",
+            description="The version's fields and its zip as the part `file`, in any order.",
             content={_FORM: _form(fields, ["app_id", "version_number"], VERSION_FORM)},
         )
 
@@ -415,64 +418,47 @@ _DOWNLOAD_HEADERS: dict[str, OpenAPIHeader | Reference] = {
 }
 
 
+_RANGE_HEADERS = [
+    Parameter(
+        name="Range",
+        param_in=ParamType.HEADER,
+        required=False,
+        description="One byte range: `bytes=<first>-<last>`, `bytes=<first>-` or "
+        "`bytes=-<suffix length>`; answered with 206. Several ranges get the whole zip.",
+        schema=OpenAPISchema(type=OpenAPIType.STRING, pattern=r"^bytes=\d*-\d*$"),
+        examples={"resume": Example(summary="From byte 1048576 on", value="bytes=1048576-")},
+    ),
+    Parameter(
+        name="If-Range",
+        param_in=ParamType.HEADER,
+        required=False,
+        description="The ETag of the zip a partial download started from: the range is "
+        "served only while it still matches, else the whole current zip (200).",
+        schema=OpenAPISchema(type=OpenAPIType.STRING),
+        examples={"etag": Example(summary="The zip's ETag", value=f'"{ZIP_SHA256}"')},
+    ),
+]
+
+
 @dataclass
 class ZipDownloadOperation(Operation):
-    """The download's answers: the whole zip (200) or one byte range of it (206)."""
+    """The download: its range headers, and its answers, the whole zip (200) or a range (206).
+
+    Both answers list ``application/octet-stream`` beside ``application/zip``: generators
+    read the former as bytes, and the server answers with it when ``Accept`` asks for it.
+    """
 
     def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or []), *_RANGE_HEADERS]
         ranged = _DOWNLOAD_HEADERS | {"Content-Range": _header("`bytes <first>-<last>/<size>`")}
         answers = {
             "200": ("The whole zip", _DOWNLOAD_HEADERS),
             "206": ("The requested bytes of the zip", ranged),
         }
         for status, (description, headers) in answers.items():
-            content = {"application/zip": OpenAPIMediaType(schema=_binary("the zip's bytes"))}
+            content = {
+                media_type: OpenAPIMediaType(schema=_binary("the zip's bytes"))
+                for media_type in (_OCTETS, "application/zip")
+            }
             response = OpenAPIResponse(description=description, headers=headers, content=content)
             self.responses = (self.responses or {}) | {status: response}
-
-
-def _schema_block(kind: Any) -> str:
-    schema = msgspec.json.schema(kind)
-    return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n"
-
-
-def _section(kind: Any) -> str:
-    tag = kind.__struct_config__.tag
-    doc = inspect.cleandoc(kind.__doc__ or "").split("\n\n")[0]
-    return f"### `{tag}`\n\n{doc}\n\n" if doc else f"### `{tag}`\n\n"
-
-
-def events_markdown() -> str:
-    """docs/events.md: the socket's protocol and every event type, with its JSON schema."""
-    parts = [_EVENTS_INTRO]
-    for title, union in (
-        ("Task events", TaskEvent),
-        ("Messages a client sends", ws.ClientMessage),
-        ("Messages the server sends", ws.ServerMessage),
-    ):
-        parts.append(f"\n## {title}\n\n")
-        for kind in typing.get_args(union):
-            parts.append(_section(kind) + _schema_block(kind) + "\n")
-    return "".join(parts).rstrip("\n") + "\n"
-
-
-_EVENTS_INTRO = f"""# Task events
-
-<!-- Generated from the msgspec structs by `pbdeployer.api.docs.events_markdown()`;
-a test keeps this file equal to it. -->
-
-Every operation that touches a host runs as a task. Each task has one ordered stream of events,
-numbered by `seq` from 1, stored as they happen. The stream ends with `task_finished`, whose
-`event_count` equals its own `seq`: a client that has seen that many events has them all.
-
-## The WebSocket `/api/v1/ws`
-
-{inspect.cleandoc(ws.__doc__ or "").partition(chr(10))[2].strip()}
-
-Topics: `tasks` (every task), `task:{{id}}` (one task, replayable from any `seq`),
-`server:{{id}}`, `app:{{id}}`, `deployment:{{id}}` (live only: events of tasks on that target).
-Close codes: `{ws.CLOSE_UNAUTHORIZED}` wrong or missing token, `{ws.CLOSE_TOO_SLOW}` the client
-read too slowly (the `closing` message before it, and the close reason, say where to resume).
-An idle connection gets a `ping` every {ws.PING_SECONDS:g} s; the buffer holds
-{ws.BUFFER_SIZE} messages per connection.
-"""

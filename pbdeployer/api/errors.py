@@ -21,6 +21,7 @@ from litestar.status_codes import (
     HTTP_507_INSUFFICIENT_STORAGE,
 )
 
+from pbdeployer import errors
 from pbdeployer.api.schemas import ErrorBody, ErrorDetail, ErrorInfo
 from pbdeployer.errors import (
     ArtifactRejected,
@@ -33,6 +34,7 @@ from pbdeployer.errors import (
     RunTimeout,
     StorageFull,
 )
+from pbdeployer.services import RejectCode
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ _HTTP_CODES = {
     416: "range_not_satisfiable",
     429: "too_many_requests",
 }
+_OWN_CODES = ("http_error", "malformed_json", "client_disconnected", "internal_error")
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 
 
@@ -128,6 +131,18 @@ def _detail(item: dict[str, object]) -> ErrorDetail:
     if field == "data":
         field = named.group(1) if named else "body"
     return ErrorDetail(field=field, reason=reason)
+
+
+def error_codes() -> tuple[str, ...]:
+    """Every ``code`` an error body can carry: the domain errors', the zip checks', HTTP's."""
+    domain = {
+        kind.code
+        for kind in vars(errors).values()
+        if isinstance(kind, type) and issubclass(kind, PbDeployerError)
+    }
+    return tuple(
+        sorted(domain | {c.value for c in RejectCode} | {*_HTTP_CODES.values(), *_OWN_CODES})
+    )
 
 
 EXCEPTION_HANDLERS = {

@@ -29,9 +29,8 @@ from multipart import (  # type: ignore[import-untyped]
 from pbdeployer.errors import InvalidInput, PayloadTooLarge
 
 ZIP_MEDIA_TYPE = "application/zip"
-RAW_ZIP_TYPES = frozenset(
-    {ZIP_MEDIA_TYPE, "application/octet-stream", "application/x-zip-compressed"}
-)
+OCTET_STREAM = "application/octet-stream"
+RAW_ZIP_TYPES = frozenset({ZIP_MEDIA_TYPE, OCTET_STREAM, "application/x-zip-compressed"})
 FORM_MEDIA_TYPE = "multipart/form-data"
 FILE_FIELD = "file"
 _FORM_OVERHEAD = 1 << 20  # room for the other fields, boundaries and part headers
@@ -208,6 +207,15 @@ def _unsatisfiable(size: int) -> HTTPException:
         detail=f"the requested range is outside the file's {size} bytes",
         headers={"Content-Range": f"bytes */{size}"},
     )
+
+
+def download_media_type(accept: str) -> str:
+    """``application/octet-stream`` when that is all the client accepts, else the zip's type.
+
+    Client generators read an octet-stream as bytes but may not know ``application/zip``.
+    """
+    accepted = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return OCTET_STREAM if accepted == {OCTET_STREAM} else ZIP_MEDIA_TYPE
 
 
 def content_disposition(filename: str) -> str:

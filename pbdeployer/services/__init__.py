@@ -1,7 +1,7 @@
 """Use cases: what the library and the API can do, each validated the same way."""
 
 from pbdeployer.services.apps import AppService
-from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
+from pbdeployer.services.artifacts import RejectCode, VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.data_dir import DataDirLock, make_private
 from pbdeployer.services.deployments import DeploymentService
 from pbdeployer.services.health import HealthService
@@ -39,6 +39,7 @@ __all__ = [
     "InProcessTaskQueue",
     "OperationHandlers",
     "ProxySites",
+    "RejectCode",
     "ReleaseHandlers",
     "SecurityService",
     "ServerService",

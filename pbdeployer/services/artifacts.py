@@ -24,13 +24,30 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from pbdeployer.artifacts import ArchiveInfo, ArchiveLimits, BlobStore, StagedBlob, inspect_zip
+from pbdeployer.artifacts import (
+    ArchiveInfo,
+    ArchiveLimits,
+    BlobStore,
+    RejectCode,
+    StagedBlob,
+    inspect_zip,
+)
 from pbdeployer.errors import InvalidInput, NotFound
 from pbdeployer.models import StoredZip, zip_address
 from pbdeployer.settings import Settings
 from pbdeployer.store import VersionRepository
 
 _DOWNLOAD_MODE = 0o644
+
+__all__ = [
+    "ReceivedZip",
+    "RejectCode",
+    "StagingZip",
+    "VersionZips",
+    "ZipPolicy",
+    "ZipSource",
+    "copy_out",
+]
 
 ZipSource = str | os.PathLike[str] | BinaryIO | AsyncIterable[bytes]
 """A zip to upload: a local path, an open binary file, or chunks arriving from a request."""

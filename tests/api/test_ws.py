@@ -15,7 +15,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import WebSocketTestSession
 
 from pbdeployer.api import API_PREFIX
-from pbdeployer.api.docs import events_markdown
+from pbdeployer.api.events_doc import events_markdown
 from pbdeployer.api.ws import (
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHORIZED,
@@ -194,7 +194,7 @@ def test_the_close_reason_names_where_to_resume_within_a_frame() -> None:
 
 
 def test_the_events_doc_is_generated_from_the_structs() -> None:
-    """Regenerate: python -c 'from pbdeployer.api.docs import events_markdown as m; print(m())'."""
+    """Regenerate with `pbdeployer openapi` (it writes docs/events.md too)."""
     path = Path(__file__).resolve().parents[2] / "docs" / "events.md"
     assert path.read_text() == events_markdown(), "docs/events.md is stale; regenerate it"
     for tag in ("task_status", "task_progress", "host_result", "task_finished", "closing"):

@@ -8,6 +8,7 @@ from pbdeployer.api.controllers.operations import (
     ServicesController,
     SetupController,
 )
+from pbdeployer.api.controllers.reference import ReferenceController
 from pbdeployer.api.controllers.servers import ServerController
 from pbdeployer.api.controllers.tasks import TaskController
 from pbdeployer.api.controllers.versions import VersionController
@@ -17,6 +18,7 @@ __all__ = [
     "AppDeploymentController",
     "DeploymentController",
     "HealthController",
+    "ReferenceController",
     "SecurityController",
     "ServerController",
     "ServicesController",

@@ -32,6 +32,7 @@ class AppController(Controller):
         "/",
         operation_id="listApps",
         summary="List apps",
+        description="A page of apps, oldest first; filter by server, status or a name search.",
         responses={200: docs.success(Page[App], "A page", docs.page_of(docs.APP))}
         | docs.responses(422),
     )
@@ -67,6 +68,7 @@ class AppController(Controller):
         "/{app_id:str}",
         operation_id="getApp",
         summary="Get an app",
+        description="One app with its settings, current version and status.",
         responses={200: docs.success(App, "An app", docs.APP)} | docs.responses(404),
     )
     async def get_app(self, deployer: DeployerDep, app_id: Id) -> App:
@@ -76,6 +78,9 @@ class AppController(Controller):
         "/{app_id:str}",
         operation_id="updateApp",
         summary="Change an app's settings",
+        description="Only the fields sent change. A new domain or TLS mode takes effect on the "
+        "host with `POST /apps/{app_id}/site`; 409 when the new name, path or port is "
+        "taken.",
         responses={200: docs.success(App, "Updated", docs.APP)}
         | docs.responses(400, 404, 409, 422),
     )
@@ -106,6 +111,9 @@ class AppController(Controller):
         "/{app_id:str}",
         operation_id="deleteApp",
         summary="Delete an app (refused while it has versions, unless cascade=true)",
+        description="Removes the app from pbdeployer, not from its host. 409 while it has "
+        "versions, unless `cascade=true` deletes them (and their deployment history) "
+        "too.",
         responses=docs.responses(404, 409, 422),
     )
     async def delete_app(

@@ -28,6 +28,7 @@ class ServerController(Controller):
         "/",
         operation_id="listServers",
         summary="List servers",
+        description="A page of servers, oldest first; filter with a name search.",
         responses={200: docs.success(Page[Server], "A page", docs.page_of(docs.SERVER))}
         | docs.responses(422),
     )
@@ -44,6 +45,8 @@ class ServerController(Controller):
         "/",
         operation_id="createServer",
         summary="Register a server",
+        description="Records how to reach a host over SSH; nothing is run on it yet (see `POST "
+        "/servers/{server_id}/setup`). 409 when the name is taken.",
         responses={201: docs.success(Server, "Created", docs.SERVER, "Created")}
         | docs.responses(400, 409, 422),
     )
@@ -58,6 +61,8 @@ class ServerController(Controller):
         "/{server_id:str}",
         operation_id="getServer",
         summary="Get a server",
+        description="One server with its connection details and whether setup and lockdown were "
+        "done. Never a key's content.",
         responses={200: docs.success(Server, "A server", docs.SERVER)} | docs.responses(404),
     )
     async def get_server(self, deployer: DeployerDep, server_id: Id) -> Server:
@@ -67,6 +72,7 @@ class ServerController(Controller):
         "/{server_id:str}",
         operation_id="updateServer",
         summary="Change a server's connection details",
+        description="Only the fields sent change; 409 when the new name is taken.",
         responses={200: docs.success(Server, "Updated", docs.SERVER)}
         | docs.responses(400, 404, 409, 422),
     )
@@ -82,6 +88,8 @@ class ServerController(Controller):
         "/{server_id:str}",
         operation_id="deleteServer",
         summary="Forget a server (refused while it has apps)",
+        description="Removes the server from pbdeployer; nothing on the host changes. 409 while "
+        "apps are on it.",
         responses=docs.responses(404, 409),
     )
     async def delete_server(self, deployer: DeployerDep, server_id: Id) -> None:

@@ -25,6 +25,7 @@ from pbdeployer.api.transfers import (
     ZIP_MEDIA_TYPE,
     ByteRange,
     content_disposition,
+    download_media_type,
     read_upload,
     requested_range,
 )
@@ -43,6 +44,7 @@ class VersionController(Controller):
         "/",
         operation_id="listVersions",
         summary="List versions",
+        description="A page of versions, oldest first; filter by app.",
         responses={200: docs.success(Page[Version], "A page", docs.page_of(docs.VERSION))}
         | docs.responses(422),
     )
@@ -100,6 +102,8 @@ class VersionController(Controller):
         "/{version_id:str}",
         operation_id="getVersion",
         summary="Get a version",
+        description="One version, with its zip's sha256, size, entry count and migrations once "
+        "uploaded.",
         responses={200: docs.success(Version, "A version", docs.VERSION_WITH_ZIP)}
         | docs.responses(404),
     )
@@ -133,7 +137,8 @@ class VersionController(Controller):
         summary="Download a version's zip",
         description="Streamed from disk with `Content-Length` and `ETag` (the sha256). A single "
         "`Range` (`bytes=start-end`, `bytes=start-`, `bytes=-suffix`) answers 206; several "
-        "ranges, or an `If-Range` that does not match the ETag, get the whole file.",
+        "ranges, or an `If-Range` that does not match the ETag, get the whole file. The body "
+        "is `application/zip`, or `application/octet-stream` when `Accept` names only that.",
         media_type=ZIP_MEDIA_TYPE,
         operation_class=docs.ZipDownloadOperation,
         responses=docs.responses(404, 416),
@@ -143,10 +148,11 @@ class VersionController(Controller):
     ) -> File | Stream:
         stored = await deployer.versions.stored_zip(version_id)
         wanted = requested_range(request.headers, stored.size, _etag(stored).to_header())
+        media_type = download_media_type(request.headers.get("accept", ""))
         if wanted is None:
-            return _whole_zip(stored)
+            return _whole_zip(stored, media_type)
         chunks = deployer.versions.read_zip(stored, wanted.start, wanted.stop)
-        return _zip_range(stored, wanted, chunks)
+        return _zip_range(stored, wanted, chunks, media_type)
 
     @delete(
         "/{version_id:str}",
@@ -190,21 +196,23 @@ def _common_headers(stored: StoredZip) -> dict[str, str]:
     return {"Accept-Ranges": "bytes", "Content-Disposition": content_disposition(stored.filename)}
 
 
-def _whole_zip(stored: StoredZip) -> File:
+def _whole_zip(stored: StoredZip, media_type: str) -> File:
     return File(
         stored.path,
         filename=stored.filename,
-        media_type=ZIP_MEDIA_TYPE,
+        media_type=media_type,
         etag=_etag(stored),
         headers=_common_headers(stored),
     )
 
 
-def _zip_range(stored: StoredZip, wanted: ByteRange, chunks: AsyncIterator[bytes]) -> Stream:
+def _zip_range(
+    stored: StoredZip, wanted: ByteRange, chunks: AsyncIterator[bytes], media_type: str
+) -> Stream:
     return Stream(
         chunks,
         status_code=HTTP_206_PARTIAL_CONTENT,
-        media_type=ZIP_MEDIA_TYPE,
+        media_type=media_type,
         headers=_common_headers(stored)
         | {
             "Content-Length": str(wanted.stop - wanted.start),
