@@ -139,16 +139,16 @@ def test_the_generated_python_client_drives_the_api(
             "servers",
             "create_server",
             body=models.ServerCreate(name="web1", host="203.0.113.10"),
-        )  # noqa: E501
+        )
         app_record = call(
             201, "apps", "create_app", body=models.AppCreate(name="blog", server_id=server.id)
-        )  # noqa: E501
+        )
         version = call(
             201,
             "versions",
             "create_version",
             body=models.VersionCreate(app_id=app_record.id, version_number="1.0.0"),
-        )  # noqa: E501
+        )
         first_zip = _app_zip("first")
         uploaded = call(
             200,
@@ -156,7 +156,7 @@ def test_the_generated_python_client_drives_the_api(
             "upload_version_zip",
             version_id=version.id,
             body=types.File(payload=io.BytesIO(first_zip), file_name="app.zip"),
-        )  # noqa: E501
+        )
         assert uploaded.zip_sha256 == hashlib.sha256(first_zip).hexdigest()
 
         second_zip = _app_zip("second")
@@ -177,12 +177,12 @@ def test_the_generated_python_client_drives_the_api(
         etag = whole.headers["etag"]
         part = download.sync_detailed(
             client=client, version_id=created.id, range_="bytes=100-", if_range=etag
-        )  # noqa: E501
+        )
         assert part.status_code == 206
         assert part.parsed.payload.read() == second_zip[100:]
         stale = download.sync_detailed(
             client=client, version_id=created.id, range_="bytes=100-", if_range='"other"'
-        )  # noqa: E501
+        )
         assert stale.status_code == 200
         assert stale.parsed.payload.read() == second_zip
 
@@ -194,13 +194,13 @@ def test_the_generated_python_client_drives_the_api(
         unauthorized = _api(python_client, "servers", "list_servers").sync_detailed(client=nobody)
         missing = _api(python_client, "servers", "get_server").sync_detailed(
             client=client, server_id="01JH8Z6X4T3D3Q9V4W0Y5K7B2M"
-        )  # noqa: E501
+        )
         taken = _api(python_client, "servers", "create_server").sync_detailed(
             client=client, body=models.ServerCreate(name="web1", host="203.0.113.11")
-        )  # noqa: E501
+        )
         invalid = _api(python_client, "servers", "create_server").sync_detailed(
             client=client, body=models.ServerCreate(name="web2", host="203.0.113.12", port=70000)
-        )  # noqa: E501
+        )
         for response, status, code in [
             (unauthorized, 401, "unauthorized"),
             (missing, 404, "not_found"),
@@ -238,7 +238,7 @@ def test_the_typescript_types_pass_a_strict_check(npm_tools: Path, tmp_path: Pat
             "-o",
             str(types),
         ]
-    )  # noqa: E501
+    )
     assert "AppPage: {" in types.read_text()
     _run(
         [str(bin_dir / "tsc"), "--strict", "--noEmit", "--target", "es2022", "--module", "esnext", "--moduleResolution", "bundler", "client-check.ts", types.name],  # noqa: E501
