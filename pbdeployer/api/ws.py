@@ -49,6 +49,8 @@ MAX_TOPICS = 100
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_TOO_SLOW = 4008
 _MAX_REASON_BYTES = 123
+_NO_TEXT = b""
+_NO_TEXT_REASON = "an empty or binary frame; send each message as a JSON text frame"
 _LIVE_KINDS = ("server", "app", "deployment")
 
 
@@ -284,13 +286,12 @@ class Session:
     async def _receive_loop(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                text = await self._socket.receive_text()
+                text = await self._socket.receive_text()  # "" for a binary frame
                 try:
-                    message = _client_decoder.decode(text)
+                    message = _client_decoder.decode(text or _NO_TEXT)
                 except (msgspec.DecodeError, RecursionError) as exc:
-                    answered = await self._outbox.control(
-                        Error(code="bad_message", message=str(exc))
-                    )
+                    reason = _NO_TEXT_REASON if not text else str(exc)
+                    answered = await self._outbox.control(Error(code="bad_message", message=reason))
                 else:
                     answered = await self._handle(message)
                 if not answered:

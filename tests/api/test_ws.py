@@ -122,6 +122,8 @@ def test_refused_topics_answer_an_error_and_keep_the_socket(queued: Queued) -> N
         garbled = socket.receive_json(timeout=5)
         socket.send_text("[" * 10_000 + "]" * 10_000)
         deep = socket.receive_json(timeout=5)
+        socket.send_bytes(b'{"type": "subscribe", "topics": [{"topic": "tasks"}]}')
+        binary = socket.receive_json(timeout=5)
         socket.send_json({"type": "subscribe", "topics": [{"topic": "task:T", "after": 1 << 60}]})
         huge = socket.receive_json(timeout=5)
         socket.send_json({"type": "subscribe", "topics": [{"topic": "tasks"}]})
@@ -132,6 +134,8 @@ def test_refused_topics_answer_an_error_and_keep_the_socket(queued: Queued) -> N
     assert (bad["code"], bad["topic"]) == ("bad_topic", "weather")
     assert garbled["code"] == "bad_message"
     assert deep["code"] == "bad_message"
+    assert binary["code"] == "bad_message"
+    assert "JSON text frame" in binary["message"]
     assert (huge["code"], huge["topic"]) == ("bad_topic", "task:T")
     assert fine == {"type": "subscribed", "topic": "tasks", "after": 0}
 
