@@ -349,7 +349,10 @@ def _form(fields: list[str], required: list[str], value: dict[str, str]) -> Open
     }
     properties["file"] = _binary("the zip; before or after the other fields")
     schema = OpenAPISchema(
-        type=OpenAPIType.OBJECT, properties=properties, required=[*required, "file"]
+        type=OpenAPIType.OBJECT,
+        properties=properties,
+        required=[*required, "file"],
+        additional_properties=False,  # the server refuses any other part
     )
     form_example: dict[str, Example | Reference] = {
         "a-form": Example(summary="A form", value=value | {"file": "<app.zip>"})

@@ -307,6 +307,27 @@ def test_download_returns_the_zip_with_its_headers(client, uploaded, good_zip):
     assert response.headers["content-disposition"] == 'attachment; filename="blog-1.4.0.zip"'
 
 
+def test_download_is_an_octet_stream_when_that_is_all_the_client_accepts(
+    client, uploaded, good_zip
+):
+    answers = {
+        accept: client.get(f"/versions/{uploaded['id']}/download", headers={"accept": accept})
+        for accept in ("application/octet-stream", "application/zip, application/octet-stream")
+    }
+    ranged = client.get(
+        f"/versions/{uploaded['id']}/download",
+        headers={"accept": "application/octet-stream", "range": "bytes=0-9"},
+    )
+
+    octets, either = answers.values()
+    assert octets.headers["content-type"] == "application/octet-stream"
+    assert octets.content == good_zip
+    assert either.headers["content-type"] == "application/zip"
+    assert ranged.status_code == 206
+    assert ranged.headers["content-type"] == "application/octet-stream"
+    assert ranged.content == good_zip[:10]
+
+
 @pytest.mark.parametrize(
     ("header", "start", "stop"),
     [

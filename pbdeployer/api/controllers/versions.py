@@ -206,10 +206,17 @@ def _whole_zip(stored: StoredZip, media_type: str) -> File:
     )
 
 
+class _TypedStream(Stream):
+    """A stream whose own media type wins over the handler's (``Stream`` lets the handler's win)."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        return super().to_asgi_response(*args, **(kwargs | {"media_type": self.media_type}))
+
+
 def _zip_range(
     stored: StoredZip, wanted: ByteRange, chunks: AsyncIterator[bytes], media_type: str
 ) -> Stream:
-    return Stream(
+    return _TypedStream(
         chunks,
         status_code=HTTP_206_PARTIAL_CONTENT,
         media_type=media_type,
