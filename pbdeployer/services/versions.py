@@ -42,6 +42,19 @@ class LateFields(Protocol):
         """Every field, after the zip; ``InvalidInput`` names a required one still missing."""
 
 
+class _Given:
+    """Fields all known from the start, as ``LateFields``."""
+
+    def __init__(self, data: VersionCreate) -> None:
+        self._data = data
+
+    def so_far(self) -> VersionCreate:
+        return self._data
+
+    def complete(self) -> VersionCreate:
+        return self._data
+
+
 class VersionService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
@@ -53,22 +66,21 @@ class VersionService:
     async def create_with_zip(self, data: VersionCreate | LateFields, source: ZipSource) -> Version:
         """Create a version and store its zip at once; neither is kept if either is refused.
 
-        Fields known before the zip is read are checked first, so a bad form fails fast.
-        ``LateFields`` stand for a form whose fields may also follow its file part: they are
-        checked again, complete, once the zip is staged, and the zip after them (what it must
-        hold depends on the app).
+        The fields are checked before the zip is read when they are all known by then (a bad
+        form fails fast), and again, complete, once the zip is staged; the zip is checked after
+        them, since what it must hold depends on the app. ``LateFields`` stand for a form whose
+        fields may also follow its file part.
         """
-        first = data if isinstance(data, VersionCreate) else data.so_far()
-        version = await self._new_version(first) if first is not None else None
+        fields = _Given(data) if isinstance(data, VersionCreate) else data
+        known = fields.so_far()
+        if known is not None:
+            await self._new_version(known)  # fail fast, before the zip is read
         async with self._zips.staging(source) as staging:
-            if not isinstance(data, VersionCreate):
-                version = await self._new_version(data.complete())
-            assert version is not None  # a VersionCreate was checked above
+            version = await self._new_version(fields.complete())
             app = await self._store.apps.get(version.app_id)
             received = await staging.check(app.binary_name)
-            new = version
             async with self._zips.lock:
-                return await self._record(received, lambda fields: self._add(new, fields))
+                return await self._record(received, lambda columns: self._add(version, columns))
 
     async def upload(self, version_id: str, source: ZipSource) -> Version:
         """Store the version's zip: a path, a binary file object, or an async byte stream.
