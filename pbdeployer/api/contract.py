@@ -15,6 +15,7 @@ document rather than route by route:
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -80,7 +81,7 @@ def _constrain(schema: Json, constraints: Json) -> None:
     branches = [b for b in schema.get("oneOf", []) if b.get("type") != "null"]
     target = branches[0] if len(branches) == 1 else schema
     assert target.get("type") in (constraints.get("type"), None) or "type" not in constraints
-    target.update(constraints)
+    target.update(copy.deepcopy(constraints))  # shared rules must not become shared nodes
 
 
 def _walk(node: Any, fix: Callable[[Any], Any]) -> Any:
