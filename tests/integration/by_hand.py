@@ -37,9 +37,11 @@ class ByHand:
     the pool's own known_hosts file stands in for the person's ~/.ssh/known_hosts.
     """
 
-    def __init__(self, workdir: Path, host: TestHost) -> None:
+    def __init__(self, workdir: Path, host: TestHost, *, checkout: bool = True) -> None:
+        """``checkout=False``: an empty directory, for content installed elsewhere."""
         self.workdir = workdir
-        for part in ("playbooks", "roles", "ansible.cfg"):
+        workdir.mkdir(parents=True, exist_ok=True)
+        for part in ("playbooks", "roles", "collections", "ansible.cfg") if checkout else ():
             (workdir / part).symlink_to(ROOT / part)
         ssh_args = f"-o UserKnownHostsFile={host.known_hosts_path} -o StrictHostKeyChecking=yes"
         web1 = {
@@ -57,7 +59,9 @@ class ByHand:
         }
         (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
         bin_dir = Path(sys.executable).parent
-        self.env = os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        # A person's shell: no Ansible settings but those of the working directory.
+        person = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        self.env = person | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     def shell(self, command: str) -> subprocess.CompletedProcess[str]:
         """One shell line in the working directory, as typed (README lines)."""
@@ -69,9 +73,13 @@ class ByHand:
     def play(
         self, playbook: str, *args: str, ok: bool | None = True
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``ansible-playbook -i inventory.yml playbooks/<playbook> ARGS``; check its exit."""
+        """Run ``ansible-playbook -i inventory.yml playbooks/<playbook> ARGS``; check its exit.
+
+        A name without ``.yml`` is a collection's playbook (``pbdeployer.pocketbase.setup``).
+        """
+        target = f"playbooks/{playbook}" if playbook.endswith(".yml") else playbook
         done = subprocess.run(
-            ["ansible-playbook", "-i", "inventory.yml", f"playbooks/{playbook}", *args],
+            ["ansible-playbook", "-i", "inventory.yml", target, *args],
             cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=900,
             check=False,
         )  # fmt: skip

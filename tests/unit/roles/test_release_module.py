@@ -26,9 +26,7 @@ from typing import Any
 
 import pytest
 
-MODULE_PATH = (
-    Path(__file__).parents[3] / "roles" / "app_release" / "library" / "pbdeployer_release.py"
-)
+MODULE_PATH = Path(__file__).parents[3] / "plugins" / "modules" / "release.py"
 SHA = "ab" * 32
 
 
@@ -423,6 +421,29 @@ def test_rollback_restores_a_named_snapshot_and_keeps_the_replaced_data(site: Si
     replaced = Path(report["snapshot"])
     assert replaced.name == "d-rollback-v1"
     assert (replaced / "data.db").is_file()
+
+
+def test_rollback_to_a_release_on_the_host_needs_no_sha256(site: Site) -> None:
+    site.zip("v1", b"good")
+    site.zip("v2", b"good")
+    site.deploy("v1")
+    site.deploy("v2")
+
+    prepared = site.call("prepare", "v1", sha256="")
+    assert (prepared.get("failed"), prepared["need_zip"]) == (None, False)
+    answer = site.call("rollback", "v1", sha256="")
+    assert not answer.get("failed"), answer["msg"]
+    assert site.current() == "releases/v1"
+
+
+def test_without_a_sha256_a_release_missing_on_the_host_is_refused(site: Site) -> None:
+    answer = site.call("prepare", "v9", sha256="")
+    assert answer["failed"] is True
+    assert "releases/v9 is not on the host" in answer["msg"]
+    refused = site.call("rollback", "v9", sha256="")
+    assert "releases/v9 is not on the host" in refused["msg"]
+    with pytest.raises(ReleaseError, match="sha256 is required"):
+        options(state="activate", sha256="")
 
 
 def test_a_failed_rollback_puts_release_and_data_back(site: Site) -> None:
