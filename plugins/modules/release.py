@@ -1103,6 +1103,26 @@ def outcome(extra, report, options):
     return answer
 
 
+def predict(raw, report):
+    """Check mode: whether a real call would change the host, found by reading only."""
+    try:
+        options = parse_options(raw)
+    except ReleaseError as exc:
+        report["message"] = str(exc)
+        return {"failed": True, "changed": False, "msg": str(exc), "report": report}
+    state, release = options["state"], options["release"]
+    found = look(Layout(options["path"]), release) if state != "recover" else {"current": None}
+    marker = found.get("marker") or {}
+    on_host = bool(marker) and marker.get("sha256") == (options["sha256"] or marker.get("sha256"))
+    live = on_host and found["current"] == release and not options["restore_snapshot"]
+    changed = {"prepare": not on_host, "activate": not live, "rollback": not live}.get(state, False)
+    report.update(previous=found["current"], current=found["current"], changed=changed)
+    what = f"release {release} would be put on the host" if state == "prepare" else (
+        f"release {release} would go live")
+    report["message"] = "check mode: " + (what if changed else "nothing would change")
+    return {"changed": changed, "msg": report["message"], "report": report}
+
+
 def load_args(argv):
     if not ARGS_JSON.startswith("<<"):
         return json.loads(ARGS_JSON)
@@ -1115,13 +1135,8 @@ def load_args(argv):
 def answer_for(raw, host=None):
     """The whole call: options, work, and an answer that carries the report even on errors."""
     report = new_report(str(raw.get("release") or raw.get("target") or ""))
-    if raw.get("_ansible_check_mode"):
-        return {
-            "changed": False,
-            "skipped": True,
-            "msg": "check mode: nothing done",
-            "report": report,
-        }
+    if as_bool(raw.get("_ansible_check_mode")):
+        return predict(raw, report)
     try:
         options = parse_options(raw)
         release = Release(options, host or Host(options["user"], options["group"]))

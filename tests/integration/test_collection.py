@@ -4,12 +4,16 @@ and its playbooks run by their full names from a directory outside the checkout.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pbdeployer.testing.hosts import TestHost
 from tests.integration.by_hand import ROOT, ByHand, assert_everyone_but_root_logs_in, output
@@ -18,24 +22,40 @@ from tests.pocketbase import PINNED_VERSIONS, build_app_zip, pocketbase_binary
 COLLECTION = "pbdeployer.pocketbase"
 
 
-def galaxy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-galaxy"), "collection", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, output(done)
-    return done
+BLOCK = re.compile(r"<!-- collection:start -->\n```sh\n(.*?)```\n<!-- collection:end -->", re.S)
+
+
+def readme_commands() -> list[str]:
+    match = BLOCK.search((ROOT / "README.md").read_text())
+    assert match, "README.md lost its collection block"
+    return [line for line in match.group(1).splitlines() if line.strip()]
+
+
+def test_the_block_builds_and_installs_this_version() -> None:
+    version = yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    build, install = readme_commands()
+    assert shlex.split(build)[:3] == ["ansible-galaxy", "collection", "build"]
+    assert install.endswith(f"dist/pbdeployer-pocketbase-{version}.tar.gz")
 
 
 def build_and_install(tmp_path: Path) -> Path:
-    """The tarball built from the checkout, installed into an empty directory; returns it."""
-    built = tmp_path / "built"
-    built.mkdir()
-    galaxy("build", "--output-path", str(built), str(ROOT), cwd=tmp_path)
-    (tarball,) = built.glob("pbdeployer-pocketbase-*.tar.gz")
+    """The README's commands run verbatim in the checkout, installing into an empty directory
+    (the first entry of ANSIBLE_COLLECTIONS_PATH); returns that directory."""
     installed = tmp_path / "installed"
     installed.mkdir()
-    galaxy("install", "-p", str(installed), str(tarball), cwd=tmp_path)
+    bin_dir = Path(sys.executable).parent
+    env = os.environ | {
+        "ANSIBLE_COLLECTIONS_PATH": str(installed),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    for command in readme_commands():
+        done = subprocess.run(
+            shlex.split(command),
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{command}\n{output(done)}"
+    for tarball in (ROOT / "dist").glob("pbdeployer-pocketbase-*.tar.gz"):
+        tarball.unlink()
     root = installed / "ansible_collections" / "pbdeployer" / "pocketbase"
     assert not root.is_symlink()
     assert (root / "plugins" / "modules" / "release.py").is_file()
