@@ -1,5 +1,6 @@
 """The Ansible collection as a person takes it away: built, installed into an empty directory,
-and its playbooks run by their full names from a directory outside the checkout."""
+and its playbooks run by their full names from a directory outside the checkout, each first
+with ``--check --diff`` on the fresh host to see that the check predicts the real run."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import yaml
 
 from pbdeployer.testing.hosts import TestHost
 from tests.integration.by_hand import ROOT, ByHand, assert_everyone_but_root_logs_in, output
+from tests.integration.check_mode import changed_tasks, predicted_then_made
 from tests.pocketbase import PINNED_VERSIONS, build_app_zip, pocketbase_binary
 
 COLLECTION = "pbdeployer.pocketbase"
@@ -65,6 +67,7 @@ def build_and_install(tmp_path: Path) -> Path:
 
 
 APP = {"app_release_name": "pocketbase-coll", "app_release_port": 8097}
+SWITCH = "Snapshot the data, switch to the release and check its health"
 BROKEN = b"#!/bin/sh\necho 'this release is broken' >&2\nexit 1\n"
 
 
@@ -96,10 +99,16 @@ def audit_gates(by_hand: ByHand) -> None:
 
 def deploys_and_rolls_back(by_hand: ByHand, host: TestHost, tmp_path: Path) -> None:
     """A broken release fails the play after its rollback; a rollback by hand needs no sha256."""
-    v1 = pocketbase_binary(PINNED_VERSIONS[0])
-    deploy = by_hand.play(f"{COLLECTION}.deploy", "-e", release_vars(by_hand, tmp_path, "v1", v1))
+    v1 = release_vars(by_hand, tmp_path, "v1", pocketbase_binary(PINNED_VERSIONS[0]))
+    check = by_hand.play(f"{COLLECTION}.deploy", "--check", "--diff", "-e", v1)
+    assert {"Put the release on the host", SWITCH} <= changed_tasks(check.stdout), output(check)
+    assert host.ssh("test -e /opt/pocketbase/pocketbase-coll", check=False).returncode == 1
+    deploy = by_hand.play(f"{COLLECTION}.deploy", "-e", v1)
     assert str(ROOT) not in deploy.stdout
+    assert SWITCH in changed_tasks(deploy.stdout)
     assert live(host) == ["releases/v1", "200"], output(deploy)
+    again = by_hand.play(f"{COLLECTION}.deploy", "--check", "-e", v1)
+    assert SWITCH not in changed_tasks(again.stdout), output(again)
 
     broken = release_vars(by_hand, tmp_path, "broken", BROKEN)
     failed = by_hand.play(f"{COLLECTION}.deploy", "-e", broken, ok=False)
@@ -126,7 +135,7 @@ def reads_the_service(by_hand: ByHand) -> None:
 
 @pytest.mark.host
 @pytest.mark.slow
-def test_the_installed_collection_sets_up_locks_down_audits_and_deploys(
+def test_the_installed_collection_checks_sets_up_locks_down_audits_and_deploys(
     cloud_host_factory: Callable[..., TestHost], tmp_path: Path
 ) -> None:
     installed = build_and_install(tmp_path)
@@ -135,9 +144,13 @@ def test_the_installed_collection_sets_up_locks_down_audits_and_deploys(
     by_hand.env["ANSIBLE_COLLECTIONS_PATH"] = str(installed)
     assert not (by_hand.workdir / "ansible.cfg").exists()
 
-    by_hand.play(f"{COLLECTION}.setup")
+    setup, _ = predicted_then_made(by_hand, f"{COLLECTION}.setup")
+    assert {"Create the user with home and login shell", "Install the packages"} <= setup
     audit_gates(by_hand)
-    by_hand.play(f"{COLLECTION}.lockdown")
+    lockdown, diff = predicted_then_made(by_hand, f"{COLLECTION}.lockdown")
+    assert {"Write the sshd drop-in", "Apply the missing firewall settings"} <= lockdown
+    assert "ufw default deny incoming" in diff
+    assert "PermitRootLogin no" in diff
     assert_everyone_but_root_logs_in(host)
     audit = by_hand.play(f"{COLLECTION}.audit")
     assert "score" in audit.stdout.lower(), output(audit)
