@@ -1,8 +1,11 @@
 """Where the Ansible content lives, installed or in a source checkout.
 
-A wheel carries ``playbooks/``, ``roles/`` and ``inventory_templates/`` inside the package at
-``pbdeployer/_content/``; a source checkout keeps them at the repository root next to the
-package. Both are found through ``importlib.resources`` so ``pip install`` works anywhere.
+A wheel carries ``playbooks/``, ``roles/``, ``plugins/``, ``inventory_templates/`` and the
+collection's ``galaxy.yml`` inside the package at ``pbdeployer/_content/``; a source checkout
+keeps them at the repository root next to the package. Both are found through
+``importlib.resources`` so ``pip install`` works anywhere. The root is the Ansible collection
+``pbdeployer.pocketbase`` itself: runs load it from there, as a person's install loads the
+built collection, so both run the same content.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ import msgspec
 
 from pbdeployer.errors import InvalidInput
 
-_PARTS = ("playbooks", "roles", "inventory_templates")
+_PARTS = ("playbooks", "roles", "plugins", "inventory_templates")
+# The collection the playbooks name their roles and plugins by (galaxy.yml).
+COLLECTION_NAMESPACE = "pbdeployer"
+COLLECTION_NAME = "pocketbase"
 
 
 class ContentPaths(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,7 +32,8 @@ class ContentPaths(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _has_content(root: Path) -> bool:
-    return all((root / part).is_dir() for part in _PARTS)
+    parts = all((root / part).is_dir() for part in _PARTS)
+    return parts and (root / "galaxy.yml").is_file()
 
 
 def _package_dir() -> Path:

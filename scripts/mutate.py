@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 GROUPS_FILE = ROOT / "tests" / "mutation.toml"
 ACCEPTED_FILE = ROOT / "tests" / "mutation-accepted.toml"
 WORK = ROOT / ".mutation"
-COPIED = ("pbdeployer", "tests", "playbooks", "roles", "inventory_templates", "api")
+COPIED = (
+    "pbdeployer", "tests", "playbooks", "roles", "plugins", "meta", "inventory_templates", "api",
+)  # fmt: skip
 DETECTED = {"killed", "timeout", "caught by type check"}
 
 
@@ -36,7 +38,8 @@ def _tool_section(group: dict[str, object]) -> str:
         f"only_mutate = {json.dumps(modules)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-m", "not slow and not host"]\n'
-        'also_copy = ["playbooks", "roles", "inventory_templates", "api", "ansible.cfg"]\n'
+        'also_copy = ["playbooks", "roles", "plugins", "meta", "inventory_templates", "api", '
+        '"ansible.cfg", "galaxy.yml"]\n'
         "use_git_change_detection = false\n"
     )
 
@@ -49,7 +52,8 @@ def _prepare(name: str, group: dict[str, object]) -> Path:
     work.mkdir(parents=True)
     for part in COPIED:
         shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(ROOT / "ansible.cfg", work / "ansible.cfg")
+    for single in ("ansible.cfg", "galaxy.yml"):
+        shutil.copy2(ROOT / single, work / single)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8") + _tool_section(group)
     (work / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     return work

@@ -131,6 +131,9 @@ def _release_vars(
         app_release_zip_src=str(zip_path),
         app_release_zip_sha256=version.zip_sha256,
         app_release_deployment_id=deployment_id,
+        # The service reads the rollback from app_release_result; a failed play means the
+        # run itself went wrong.
+        app_release_fail_when_rolled_back=False,
     )
 
 

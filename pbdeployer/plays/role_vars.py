@@ -106,6 +106,7 @@ class AppReleaseVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     app_release_health_interval: float | UnsetType = UNSET
     app_release_keep_releases: int | UnsetType = UNSET
     app_release_keep_snapshots: int | UnsetType = UNSET
+    app_release_fail_when_rolled_back: bool | UnsetType = UNSET
     app_release_restore_snapshot: str | UnsetType = UNSET
     app_release_recover_target: str | UnsetType = UNSET
     app_release_recover_drop: str | UnsetType = UNSET

@@ -2,8 +2,10 @@
 
 ``runs/<run_id>/`` holds ``env/`` (envvars, settings, extravars, an empty ansible.cfg),
 ``inventory/hosts.yml``, ``project/`` (links to the content's playbooks and roles),
-``artifacts/<run_id>/`` (ansible-runner's job events) and ``tmp/``. No key material is ever
-written: servers name key files, which the inventory references by path.
+``collections/ansible_collections/pbdeployer/pocketbase`` (a link to the content root, the
+collection the playbooks name their roles and plugins from), ``artifacts/<run_id>/``
+(ansible-runner's job events) and ``tmp/``. No key material is ever written: servers name key
+files, which the inventory references by path.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import msgspec
 
-from pbdeployer.content import ContentPaths
+from pbdeployer.content import COLLECTION_NAME, COLLECTION_NAMESPACE, ContentPaths
 
 DONE_MARKER = ".done"
 _CFG = "# Settings for this run come from env/envvars (ANSIBLE_* variables).\n[defaults]\n"
@@ -55,6 +57,11 @@ class RunPaths(msgspec.Struct, frozen=True, kw_only=True):
         return self.root / "project"
 
     @property
+    def collections(self) -> Path:
+        """The run's ANSIBLE_COLLECTIONS_PATH entry."""
+        return self.root / "collections"
+
+    @property
     def artifacts(self) -> Path:
         return self.root / "artifacts" / self.run_id
 
@@ -78,6 +85,9 @@ def write_data_dir(paths: RunPaths, files: RunFiles, content: ContentPaths) -> N
     _write(paths.root / "inventory" / "hosts.yml", files.inventory)
     (paths.project / "playbooks").symlink_to(content.playbooks, target_is_directory=True)
     (paths.project / "roles").symlink_to(content.roles, target_is_directory=True)
+    namespace = paths.collections / "ansible_collections" / COLLECTION_NAMESPACE
+    namespace.mkdir(mode=0o700, parents=True)
+    (namespace / COLLECTION_NAME).symlink_to(content.root, target_is_directory=True)
 
 
 def mark_done(paths: RunPaths) -> None:

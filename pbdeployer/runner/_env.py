@@ -24,7 +24,6 @@ from pbdeployer.settings import Settings
 # Room for ssh's "<ControlPath>.<16 random chars>" temp name inside sun_path (108 bytes).
 _CONTROL_DIR_MAX = 78
 _PASS_THROUGH = {"HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SHELL"}
-_PASS_THROUGH_ANSIBLE = {"ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"}
 # Variables ansible-runner sets itself in RunnerConfig.prepare_env().
 _RUNNER_KEYS = {
     "ANSIBLE_CALLBACK_PLUGINS",
@@ -96,7 +95,6 @@ def ansible_env(
         MARKER: run_id,
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "ANSIBLE_CONFIG": str(run_dir / "env" / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(run_dir / "project" / "roles"),
         "ANSIBLE_LOCAL_TEMP": str(run_dir / "tmp"),
         "ANSIBLE_CALLBACK_PLUGINS": "",
         "ANSIBLE_STDOUT_CALLBACK": "default",
@@ -118,10 +116,17 @@ def ansible_env(
         # reach every run's output as events that say nothing about the run.
         "PYTHONWARNINGS": _QUIET_WARNINGS,
     }
-    env.update({k: v for k, v in os.environ.items() if k in _PASS_THROUGH_ANSIBLE})
+    env["ANSIBLE_COLLECTIONS_PATH"] = collections_path(run_dir, os.environ)
     if use_agent and credentials.ssh_auth_sock:
         env["SSH_AUTH_SOCK"] = credentials.ssh_auth_sock
     return env
+
+
+def collections_path(run_dir: Path, environ: Mapping[str, str]) -> str:
+    """Our collection first, so a different pbdeployer.pocketbase a user installed never wins;
+    the user's own paths after it, for collections their inventory or plugins need."""
+    given = environ.get("ANSIBLE_COLLECTIONS_PATH") or environ.get("ANSIBLE_COLLECTIONS_PATHS")
+    return os.pathsep.join([str(run_dir / "collections"), *([given] if given else [])])
 
 
 def reduce_environment(full: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:

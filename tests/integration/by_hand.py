@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import msgspec
-import yaml
 
 from pbdeployer.testing.hosts import TestHost
 
@@ -30,6 +29,25 @@ def assert_everyone_but_root_logs_in(host: TestHost) -> None:
     assert "Permission denied" in root.stderr
 
 
+def inventory_from_template(host: TestHost) -> str:
+    """inventory_templates/inventory.yml as a person fills it in: the example's address, port,
+    user and key file replaced, every other line (comments, SSH options) kept; the pool's
+    known_hosts file stands in for the person's ~/.ssh/known_hosts."""
+    text = (ROOT / "inventory_templates" / "inventory.yml").read_text()
+    filled = {
+        'ansible_host: !unsafe "203.0.113.10"': f'ansible_host: "{host.address}"',
+        "ansible_port: 22": f"ansible_port: {host.port}",
+        'ansible_user: !unsafe "pocketbase"': f'ansible_user: "{host.user}"',
+        'ansible_ssh_private_key_file: !unsafe "/home/me/.ssh/id_ed25519"':
+            f'ansible_ssh_private_key_file: "{host.key_path}"',
+    }  # fmt: skip
+    for example, value in filled.items():
+        assert text.count(example) == 1, f"the template lost {example!r}"
+        text = text.replace(example, value)
+    known = f"-o UserKnownHostsFile={host.known_hosts_path} -o StrictHostKeyChecking=yes"
+    return text + f'      ansible_ssh_common_args: "{known}"\n'
+
+
 class ByHand:
     """A working directory holding the checkout's playbooks, roles and ansible.cfg.
 
@@ -37,27 +55,17 @@ class ByHand:
     the pool's own known_hosts file stands in for the person's ~/.ssh/known_hosts.
     """
 
-    def __init__(self, workdir: Path, host: TestHost) -> None:
+    def __init__(self, workdir: Path, host: TestHost, *, checkout: bool = True) -> None:
+        """``checkout=False``: an empty directory, for content installed elsewhere."""
         self.workdir = workdir
-        for part in ("playbooks", "roles", "ansible.cfg"):
+        workdir.mkdir(parents=True, exist_ok=True)
+        for part in ("playbooks", "roles", "collections", "ansible.cfg") if checkout else ():
             (workdir / part).symlink_to(ROOT / part)
-        ssh_args = f"-o UserKnownHostsFile={host.known_hosts_path} -o StrictHostKeyChecking=yes"
-        web1 = {
-            "ansible_host": host.address,
-            "ansible_port": host.port,
-            "ansible_user": host.user,
-            "ansible_ssh_private_key_file": str(host.key_path),
-            "ansible_ssh_common_args": ssh_args,
-        }
-        inventory = {
-            "all": {
-                "vars": {"ansible_python_interpreter": "/usr/bin/python3"},
-                "hosts": {"web1": web1},
-            }
-        }
-        (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        (workdir / "inventory.yml").write_text(inventory_from_template(host))
         bin_dir = Path(sys.executable).parent
-        self.env = os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        # A person's shell: no Ansible settings but those of the working directory.
+        person = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        self.env = person | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     def shell(self, command: str) -> subprocess.CompletedProcess[str]:
         """One shell line in the working directory, as typed (README lines)."""
@@ -69,9 +77,13 @@ class ByHand:
     def play(
         self, playbook: str, *args: str, ok: bool | None = True
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``ansible-playbook -i inventory.yml playbooks/<playbook> ARGS``; check its exit."""
+        """Run ``ansible-playbook -i inventory.yml playbooks/<playbook> ARGS``; check its exit.
+
+        A name without ``.yml`` is a collection's playbook (``pbdeployer.pocketbase.setup``).
+        """
+        target = f"playbooks/{playbook}" if playbook.endswith(".yml") else playbook
         done = subprocess.run(
-            ["ansible-playbook", "-i", "inventory.yml", f"playbooks/{playbook}", *args],
+            ["ansible-playbook", "-i", "inventory.yml", target, *args],
             cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=900,
             check=False,
         )  # fmt: skip

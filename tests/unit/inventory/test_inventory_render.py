@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from pbdeployer.content import content_paths
 from pbdeployer.errors import InvalidInput
 from pbdeployer.inventory import (
     ALIAS_PREFIX,
@@ -223,3 +224,19 @@ def test_ansible_reads_exactly_the_hosts_and_values_rendered(tmp_path: Path) -> 
         assert values["ansible_user"] == {"__ansible_unsafe": "root"}
         assert values["ansible_port"] == 22
         assert "ansible_ssh_common_args" not in values
+
+
+def test_template_example_is_the_server_its_comment_describes() -> None:
+    """The comment calls the example a server with a key file and no agent: its options are
+    exactly what the renderer writes for one, and the comment names both options' causes."""
+    example = template()["all"]["hosts"]["srv_example"]
+    keyed = make_server(manual_key_path="/home/me/.ssh/id_ed25519", use_ssh_agent=False)
+    rendered = inventory_data([keyed])["all"]["hosts"][host_alias(keyed.id)]
+    assert str(example["ansible_ssh_extra_args"]) == rendered["ansible_ssh_extra_args"]
+    text = (content_paths().inventory_templates / "inventory.yml").read_text()
+    comment = " ".join(
+        line.strip(" #") for line in text.splitlines() if line.strip().startswith("#")
+    )
+    assert "a server with a key file and no agent" in comment
+    assert "`IdentityAgent=none` unless the server uses the ssh-agent (use_ssh_agent)" in comment
+    assert "`IdentitiesOnly=yes` when there is a key file" in comment

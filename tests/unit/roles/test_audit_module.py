@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-MODULE_PATH = Path(__file__).parents[3] / "roles" / "audit" / "library" / "pbdeployer_audit.py"
+MODULE_PATH = Path(__file__).parents[3] / "plugins" / "modules" / "audit.py"
 
 
 def _load() -> ModuleType:

@@ -26,9 +26,7 @@ from typing import Any
 
 import pytest
 
-MODULE_PATH = (
-    Path(__file__).parents[3] / "roles" / "app_release" / "library" / "pbdeployer_release.py"
-)
+MODULE_PATH = Path(__file__).parents[3] / "plugins" / "modules" / "release.py"
 SHA = "ab" * 32
 
 
@@ -425,6 +423,48 @@ def test_rollback_restores_a_named_snapshot_and_keeps_the_replaced_data(site: Si
     assert (replaced / "data.db").is_file()
 
 
+def test_check_mode_predicts_a_new_release_and_changes_nothing(site: Site) -> None:
+    site.zip("v1", b"good v1")
+    site.zip("v2", b"good v2")
+    check = {"_ansible_check_mode": True}
+    for state in ("prepare", "activate"):
+        predicted = site.call(state, "v1", **check)
+        assert (predicted["changed"], predicted.get("failed")) == (True, None), predicted
+        assert predicted["report"]["message"].startswith("check mode: release v1 would")
+    assert not site.root.exists()
+
+    site.deploy("v1")
+    for state in ("prepare", "activate"):
+        assert site.call(state, "v1", **check)["changed"] is False
+    assert site.call("activate", "v2", **check)["changed"] is True
+    assert site.call("rollback", "v1", sha256="", **check)["changed"] is False
+    assert site.call("activate", "v1", **check | {"port": 0})["failed"] is True
+    assert site.current() == "releases/v1"
+
+
+def test_rollback_to_a_release_on_the_host_needs_no_sha256(site: Site) -> None:
+    site.zip("v1", b"good")
+    site.zip("v2", b"good")
+    site.deploy("v1")
+    site.deploy("v2")
+
+    prepared = site.call("prepare", "v1", sha256="")
+    assert (prepared.get("failed"), prepared["need_zip"]) == (None, False)
+    answer = site.call("rollback", "v1", sha256="")
+    assert not answer.get("failed"), answer["msg"]
+    assert site.current() == "releases/v1"
+
+
+def test_without_a_sha256_a_release_missing_on_the_host_is_refused(site: Site) -> None:
+    answer = site.call("prepare", "v9", sha256="")
+    assert answer["failed"] is True
+    assert "releases/v9 is not on the host" in answer["msg"]
+    refused = site.call("rollback", "v9", sha256="")
+    assert "releases/v9 is not on the host" in refused["msg"]
+    with pytest.raises(ReleaseError, match="sha256 is required"):
+        options(state="activate", sha256="")
+
+
 def test_a_failed_rollback_puts_release_and_data_back(site: Site) -> None:
     site.zip("v1", b"broken-later")
     site.zip("v2", b"good")
@@ -518,12 +558,6 @@ def test_activate_needs_the_release_and_the_unit(site: Site) -> None:
     assert answer["failed"] is True
     assert "releases/v1 is missing" in answer["msg"]
     assert answer["report"]["release"] == "v1"
-
-
-def test_check_mode_does_nothing() -> None:
-    answer = release.answer_for({"state": "activate", "_ansible_check_mode": True})
-    assert answer["skipped"] is True
-    assert answer["changed"] is False
 
 
 def test_the_module_source_carries_the_argument_marker_once() -> None:

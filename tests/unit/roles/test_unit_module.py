@@ -1,4 +1,4 @@
-"""The service role's pbdeployer_unit module (service_state=installed), with systemctl faked."""
+"""The module pbdeployer.pocketbase.unit (service_state=installed), with systemctl faked."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-MODULE_PATH = Path(__file__).parents[3] / "roles" / "service" / "library" / "pbdeployer_unit.py"
+MODULE_PATH = Path(__file__).parents[3] / "plugins" / "modules" / "unit.py"
 
 
 def _load() -> ModuleType:

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-FILTER_PATH = Path(__file__).parents[3] / "roles/user/filter_plugins/authorized_keys.py"
+FILTER_PATH = Path(__file__).parents[3] / "plugins/filter/authorized_keys.py"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests0000000000000000000000000000"
 SK_KEY = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t yubikey"
 # Root's line on Debian's cloud images, as cloud-init writes it.

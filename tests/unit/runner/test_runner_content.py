@@ -38,8 +38,9 @@ def test_absolute_paths_are_taken_as_given() -> None:
 
 
 def make_content(root: Path) -> None:
-    for part in ("playbooks", "roles", "inventory_templates"):
+    for part in ("playbooks", "roles", "plugins", "inventory_templates"):
         (root / part).mkdir(parents=True)
+    (root / "galaxy.yml").write_text("namespace: pbdeployer\n")
 
 
 def test_wheel_copy_wins_over_the_parent(tmp_path: Path) -> None:
@@ -56,6 +57,15 @@ def test_checkout_layout_is_the_fallback(tmp_path: Path) -> None:
     package.mkdir(parents=True)
     make_content(tmp_path / "repo")
     assert locate_content(package).roles == tmp_path / "repo" / "roles"
+
+
+def test_a_root_without_the_collection_metadata_is_not_content(tmp_path: Path) -> None:
+    package = tmp_path / "repo" / "pbdeployer"
+    package.mkdir(parents=True)
+    make_content(tmp_path / "repo")
+    (tmp_path / "repo" / "galaxy.yml").unlink()
+    with pytest.raises(RuntimeError, match="not found"):
+        locate_content(package)
 
 
 def test_missing_content_is_an_error(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_layout_and_permissions(tmp_path: Path) -> None:
     paths = make_run(tmp_path / "runs", done=False)
     root = paths.root
     assert sorted(p.name for p in root.iterdir()) == [
-        "artifacts", "env", "inventory", "project", "tmp",
+        "artifacts", "collections", "env", "inventory", "project", "tmp",
     ]  # fmt: skip
     assert root.stat().st_mode & 0o777 == 0o700
     assert json.loads((root / "env" / "envvars").read_text()) == {"A": "1"}
@@ -47,6 +47,9 @@ def test_layout_and_permissions(tmp_path: Path) -> None:
     assert (root / "project" / "playbooks").resolve() == content_paths().playbooks
     assert (root / "project" / "roles").resolve() == content_paths().roles
     assert (root / "project" / "playbooks" / "ping.yml").is_file()
+    collection = root / "collections" / "ansible_collections" / "pbdeployer" / "pocketbase"
+    assert collection.resolve() == content_paths().root
+    assert (collection / "plugins" / "modules" / "release.py").is_file()
 
 
 def test_prune_keeps_the_newest_finished_runs(tmp_path: Path) -> None:

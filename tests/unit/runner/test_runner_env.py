@@ -110,3 +110,16 @@ def test_credentials_from_environ() -> None:
     assert RunCredentials.from_environ({"SSH_AUTH_SOCK": "/a"}).ssh_auth_sock == "/a"
     assert RunCredentials.from_environ({"SSH_AUTH_SOCK": ""}).ssh_auth_sock is None
     assert RunCredentials.from_environ({}).ssh_auth_sock is None
+
+
+def test_our_collection_comes_first_and_the_users_paths_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path / "d")
+    monkeypatch.delenv("ANSIBLE_COLLECTIONS_PATHS", raising=False)
+    monkeypatch.delenv("ANSIBLE_COLLECTIONS_PATH", raising=False)
+    ours = str(settings.runs_dir / "01RUN" / "collections")
+    assert env_for(settings)["ANSIBLE_COLLECTIONS_PATH"] == ours
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", "/opt/theirs")
+    assert env_for(settings)["ANSIBLE_COLLECTIONS_PATH"] == f"{ours}:/opt/theirs"
+    assert "ANSIBLE_ROLES_PATH" not in env_for(settings)

@@ -4,7 +4,7 @@
 The fast path of service_state=installed, run on every deploy: one call instead of template
 (two module runs) and systemd_service. Standard library only and no Ansible wrapper: Ansible
 writes the task's arguments (JSON) into ARGS_JSON below and pipes this file to python3.
-``python3 pbdeployer_unit.py args.json`` runs it by hand. Never starts or restarts the unit.
+``python3 unit.py args.json`` runs it by hand. Never starts or restarts the unit.
 """
 
 import json
@@ -16,7 +16,7 @@ import sys
 ARGS_JSON = r"""<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>"""
 
 DOCUMENTATION = r"""
-module: pbdeployer_unit
+module: unit
 short_description: Install a systemd unit file without starting it
 description:
   - Writes /etc/systemd/system/<unit> (root, 0644) when its content differs, runs

@@ -5,7 +5,7 @@ Copies the main Caddyfile and every site into a scratch directory, makes the cha
 runs ``caddy validate`` on it, and only then writes the real file and reloads (or restarts)
 Caddy. A reload Caddy refuses puts the old file back, so a bad site for one app never
 reaches the running proxy. Standard library only and no Ansible wrapper: Ansible writes the
-task's arguments (JSON) into ARGS_JSON below; ``python3 pbdeployer_caddy.py args.json`` runs
+task's arguments (JSON) into ARGS_JSON below; ``python3 caddy.py args.json`` runs
 it by hand.
 """
 
@@ -21,7 +21,7 @@ import tempfile
 ARGS_JSON = r"""<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>"""
 
 DOCUMENTATION = r"""
-module: pbdeployer_caddy
+module: caddy
 short_description: Write or remove a Caddy config file, validated as a whole before it is applied
 options:
   file: {description: Caddyfile or sites/NAME.caddy, relative to config_dir., type: str, required: true}

@@ -21,7 +21,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 DOCUMENTATION = r"""
-module: pbdeployer_audit
+module: audit
 short_description: Read-only security findings of a pbdeployer host
 description:
   - Collects SSH, firewall, fail2ban, update, app user and app directory evidence and returns
@@ -52,7 +52,7 @@ author: pbdeployer
 
 EXAMPLES = r"""
 - name: Audit the host
-  pbdeployer_audit:
+  pbdeployer.pocketbase.audit:
     app_user: pocketbase
     apps: [{name: blog, path: /srv/blog, user: pocketbase}]
 """

@@ -1,4 +1,4 @@
-"""Controller side of pbdeployer_release: send the zip only when the host lacks it.
+"""Controller side of pbdeployer.pocketbase.release: send the zip only when the host lacks it.
 
 For ``state: prepare`` with ``zip_src`` the module runs once to look; only when it answers
 ``need_zip`` is the zip sent (one scp/sftp transfer over the open connection) and the module

@@ -53,4 +53,4 @@ def authorized_key_material(text):
 
 class FilterModule:
     def filters(self):
-        return {"user_authorized_key_material": authorized_key_material}
+        return {"authorized_key_material": authorized_key_material}

@@ -13,7 +13,7 @@ Layout under the app's path P::
 
 Standard library only, and no Ansible wrapper: Ansible writes the task's arguments (JSON)
 into ARGS_JSON below and pipes this file to the host's python3, so a call costs about a
-tenth of a usual module call. ``python3 pbdeployer_release.py args.json`` runs it by hand.
+tenth of a usual module call. ``python3 release.py args.json`` runs it by hand.
 Work inside P runs as the app user (a forked child), since the app itself may write there;
 root only takes the lock, talks to systemd and probes the app's health.
 """
@@ -37,7 +37,7 @@ import zipfile
 ARGS_JSON = r"""<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>"""
 
 DOCUMENTATION = r"""
-module: pbdeployer_release
+module: release
 short_description: Put a PocketBase release on the host, switch to it, roll back or recover
 description:
   - One call per step of a deployment; see roles/app_release/README.md.
@@ -171,7 +171,10 @@ def required_problems(options):
     if options["path"] == "/" or "/../" in options["path"] + "/":
         problems.append("path must be an app directory")
     if state != "recover":
-        problems += [f"{name} is required" for name in ("release", "sha256") if not options[name]]
+        # prepare and rollback without a sha256 take the one recorded with the release on the
+        # host; a deploy (activate) names the zip it switches to.
+        needed = ("release", "sha256") if state == "activate" else ("release",)
+        problems += [f"{name} is required" for name in needed if not options[name]]
     if not 1 <= options["port"] <= 65535:
         problems.append("port must be 1-65535")
     if options["health_timeout"] <= 0 or options["health_interval"] <= 0:
@@ -179,6 +182,15 @@ def required_problems(options):
     if options["keep_releases"] < 1 or options["keep_snapshots"] < 1:
         problems.append("keep_releases and keep_snapshots must be 1 or more")
     return problems
+
+
+def recorded_sha256(release, marker):
+    """The sha256 a release on the host was unpacked from, for a call that gave none."""
+    if not marker.get("sha256"):
+        raise ReleaseError(
+            f"releases/{release} is not on the host; give the zip and its sha256 to put it back"
+        )
+    return marker["sha256"]
 
 
 def unit_file_name(name):
@@ -804,6 +816,8 @@ class Release:
         found = self.user(look, o["release"])
         report["previous"] = report["current"] = found["current"]
         marker = found["marker"] or {}
+        if not o["sha256"]:
+            o["sha256"] = recorded_sha256(o["release"], marker)
         if marker.get("sha256") == o["sha256"]:
             report["message"] = f"release {o['release']} is already on the host"
             return {"need_zip": False}
@@ -930,6 +944,8 @@ class Release:
         Rollback: the same with an existing release, optionally restoring a named snapshot."""
         o, report = self.o, self.report
         found, props = self.begin()
+        if not o["sha256"]:
+            o["sha256"] = recorded_sha256(o["release"], found["marker"] or {})
         if (found["marker"] or {}).get("sha256") != o["sha256"]:
             raise ReleaseError(f"releases/{o['release']} is missing or holds another zip")
         report["changed"] = report["uploaded"]
@@ -1087,11 +1103,31 @@ def outcome(extra, report, options):
     return answer
 
 
+def predict(raw, report):
+    """Check mode: whether a real call would change the host, found by reading only."""
+    try:
+        options = parse_options(raw)
+    except ReleaseError as exc:
+        report["message"] = str(exc)
+        return {"failed": True, "changed": False, "msg": str(exc), "report": report}
+    state, release = options["state"], options["release"]
+    found = look(Layout(options["path"]), release) if state != "recover" else {"current": None}
+    marker = found.get("marker") or {}
+    on_host = bool(marker) and marker.get("sha256") == (options["sha256"] or marker.get("sha256"))
+    live = on_host and found["current"] == release and not options["restore_snapshot"]
+    changed = {"prepare": not on_host, "activate": not live, "rollback": not live}.get(state, False)
+    report.update(previous=found["current"], current=found["current"], changed=changed)
+    what = f"release {release} would be put on the host" if state == "prepare" else (
+        f"release {release} would go live")
+    report["message"] = "check mode: " + (what if changed else "nothing would change")
+    return {"changed": changed, "msg": report["message"], "report": report}
+
+
 def load_args(argv):
     if not ARGS_JSON.startswith("<<"):
         return json.loads(ARGS_JSON)
     if len(argv) < 2:
-        raise ReleaseError("usage: pbdeployer_release.py ARGS.json")
+        raise ReleaseError("usage: release.py ARGS.json")
     with open(argv[1], encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -1099,13 +1135,8 @@ def load_args(argv):
 def answer_for(raw, host=None):
     """The whole call: options, work, and an answer that carries the report even on errors."""
     report = new_report(str(raw.get("release") or raw.get("target") or ""))
-    if raw.get("_ansible_check_mode"):
-        return {
-            "changed": False,
-            "skipped": True,
-            "msg": "check mode: nothing done",
-            "report": report,
-        }
+    if as_bool(raw.get("_ansible_check_mode")):
+        return predict(raw, report)
     try:
         options = parse_options(raw)
         release = Release(options, host or Host(options["user"], options["group"]))
