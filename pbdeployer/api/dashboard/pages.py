@@ -43,8 +43,15 @@ class PageController(Controller):
     @get("/")
     async def overview(self, deployer: DeployerDep, token: TokenDep) -> Template:
         apps = await deployer.apps.list(AppFilter(), _ALL)
+        labels = {
+            app.id: await views.version_label(deployer, app.current_version) for app in apps.items
+        }
         return page(
-            "overview.html", token, servers=await views.server_rows(deployer), apps=apps.items
+            "overview.html",
+            token,
+            servers=await views.server_rows(deployer),
+            apps=apps.items,
+            labels=labels,
         )
 
     @get("/servers/new")
@@ -101,6 +108,7 @@ class PageController(Controller):
             app=app,
             server=await deployer.servers.get(app.server_id),
             versions=versions.items[::-1],
+            current=await views.version_label(deployer, app.current_version),
             deployments=deployments,
         )
 

@@ -54,6 +54,16 @@ async def latest_audit(deployer: Deployer, server_id: str) -> AuditWithAge | Non
         return None
 
 
+async def version_label(deployer: Deployer, version_id: str | None) -> str | None:
+    """The label people gave a version (what the pages show instead of its id)."""
+    if version_id is None:
+        return None
+    try:
+        return (await deployer.versions.get(version_id)).version_number
+    except NotFound:
+        return version_id
+
+
 class ServerRow(msgspec.Struct, frozen=True, kw_only=True):
     server: Server
     reachability: str
