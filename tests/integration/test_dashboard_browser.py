@@ -6,6 +6,7 @@ back, and read the API docs offline. Screenshots of the pages land in docs/scree
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -29,7 +31,8 @@ BROKEN = b"#!/bin/sh\necho 'this release is broken' >&2\nexit 1\n"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
 _STATE = """const p = document.getElementById('progress');
-return p ? [p.value, document.getElementById('live').dataset.active] : null;"""
+return p ? [p.value, document.getElementById('live').dataset.active, window.watched === true]
+  : null;"""
 
 
 @dataclass
@@ -59,25 +62,28 @@ class Dashboard:
     def wait_for(self, css: str, text: str, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            found = self.driver.find_elements(By.CSS_SELECTOR, css)
-            if found and text in found[0].text:
-                return
+            with contextlib.suppress(StaleElementReferenceException):  # the page changed
+                found = self.driver.find_elements(By.CSS_SELECTOR, css)
+                if found and text in found[0].text:
+                    return
             time.sleep(0.1)
         raise AssertionError(f"{css} never showed {text!r}; it shows {self.text(css)!r}")
 
     def follow_live(self, seconds: float = 300) -> list[int]:
-        """Progress values the open task page showed before its run finished (and it reloaded).
+        """Progress values the open task page showed until its run finished, then wait for the
+        page to settle on the run's final record (it reloads itself at the end).
 
-        Read every 50 ms while the page is still the one opened mid-run, so each value came
-        over the WebSocket, not from a later page load.
+        Read every 50 ms from the page opened mid-run only (marked, so a reload shows), so
+        each value came over the WebSocket, not from a later page load.
         """
+        self.driver.execute_script("window.watched = true;")
         seen: list[int] = []
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             state = self.driver.execute_script(_STATE)
-            if state is None or state[1] != "true":
+            if state is not None and state[1] == "false":
                 return seen
-            if not seen or seen[-1] != state[0]:
+            if state is not None and state[2] and (not seen or seen[-1] != state[0]):
                 seen.append(int(state[0]))
             time.sleep(0.05)
         raise AssertionError(f"the run did not finish in {seconds} s; progress seen: {seen}")
@@ -150,6 +156,8 @@ def test_a_deploy_from_login_to_rollback_in_the_browser(
 
     ui.press("Run setup")
     ui.wait_for("h1", "Task setup")
+    ui.wait_for("#log li", "", seconds=120)  # running: reload the page mid-run
+    ui.driver.refresh()
     seen = ui.follow_live(600)
     assert seen[-1] == 100, seen
     ui.wait_for("#status", "succeeded")
@@ -180,6 +188,7 @@ def test_a_deploy_from_login_to_rollback_in_the_browser(
     assert first[-1] == 100, first
     assert len(first) >= 2, first  # it moved while the page watched
     ui.wait_for("#status", "succeeded")
+    ui.wait_for("#log li", "")
     ui.shot("deployment")
     ui.driver.get(app_page)
     assert deploy(ui, "v2")[-1] == 100
@@ -188,6 +197,7 @@ def test_a_deploy_from_login_to_rollback_in_the_browser(
     deploy(ui, "v3")
     ui.wait_for("#status", "failed")
     assert "rolled back to release 'v2'" in ui.text("#message")
+    ui.wait_for("#log li", "")  # the reloaded page replays the log
     ui.shot("deployment-failed")
 
     ui.driver.get(app_page)
@@ -200,6 +210,14 @@ def test_a_deploy_from_login_to_rollback_in_the_browser(
     ui.driver.get(app_page)
     assert ui.text("#current-version") == "v1"
     ui.shot("app")
+
+    ui.driver.get(server_page)
+    ui.driver.find_element(By.LINK_TEXT, "Units and logs").click()
+    ui.wait_for("h1", "Units on")
+    assert "active (running)" in ui.text("tbody tr")
+    ui.driver.find_element(By.LINK_TEXT, "Logs").click()
+    ui.wait_for("h1", "Logs of pocketbase-browserapp")
+    assert ui.text("pre.log"), "the service log was empty"
 
     ui.open("/ui")
     ui.wait_for("h1", "Overview")

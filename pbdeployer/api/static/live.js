@@ -1,6 +1,7 @@
 // Follows one task over the API's WebSocket (authenticated by the login cookie): progress,
 // status and log lines as they happen. A dropped connection resumes after the last event seen;
-// a reloaded page replays the task from its first event.
+// a reloaded page replays the task from its first event. A page rendered after the run ended
+// already shows its final record, so there the replay only fills in the log.
 const live = document.getElementById("live");
 const taskId = live && live.dataset.taskId;
 const wasActive = live && live.dataset.active === "true";
@@ -44,6 +45,7 @@ const handlers = {
   deployment_progress: (e) => { if (e.step) $("step").textContent = e.step; },
   task_finished: (e) => {
     finished = true;
+    $("connection").textContent = "";
     setStatus(e.status);
     if (e.status === "succeeded") setProgress(100);
     showMessage(e.error);
@@ -53,10 +55,14 @@ const handlers = {
   },
 };
 
+const logOnly = new Set(["host_result", "log_line"]);
+
 function onMessage(raw) {
   const message = JSON.parse(raw.data);
   if (message.type !== "event" || message.event.seq <= lastSeq) return;
   lastSeq = message.event.seq;
+  if (message.event.type === "task_finished") finished = true;
+  if (!wasActive && !logOnly.has(message.event.type)) return;
   const handle = handlers[message.event.type];
   if (handle) handle(message.event);
 }
@@ -74,6 +80,7 @@ function connect() {
       return;
     }
     onMessage(raw);
+    if (finished) socket.close();  // the stream ended with task_finished: nothing more comes
   };
   socket.onclose = (closed) => {
     if (finished) { $("connection").textContent = ""; return; }
