@@ -7,9 +7,12 @@ back, and read the API docs offline. Screenshots of the pages land in docs/scree
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -241,3 +244,32 @@ def test_the_docs_page_renders_from_the_package_alone(dashboard: Dashboard) -> N
     assert loaded, "the page loaded no assets"
     assert all(url.startswith(dashboard.base + "/static/") for url in loaded), loaded
     dashboard.shot("api-docs")
+
+
+def test_a_form_from_another_origin_is_refused_by_the_browser(
+    dashboard: Dashboard, tmp_path: Path
+) -> None:
+    """Another port of the same host is the same site, so the cookie goes along: the Origin
+    check alone stops the post."""
+    ui = dashboard
+    ui.open("/ui/login")
+    ui.fill({"token": TOKEN})
+    ui.press("Log in")
+    ui.wait_for("h1", "Overview")
+    (tmp_path / "other.html").write_text(
+        f'<form method="post" action="{ui.base}/ui/servers">'
+        '<input name="name" value="planted"><input name="host" value="203.0.113.9"></form>'
+        "<script>document.forms[0].submit()</script>"
+    )
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        try:
+            ui.driver.get(f"http://127.0.0.1:{other.server_address[1]}/other.html")
+            ui.wait_for("h1", "Refused")
+        finally:
+            other.shutdown()
+    assert ui.driver.current_url == f"{ui.base}/ui/servers"
+    assert "not sent from this dashboard" in ui.text("main")
+    ui.open("/ui")
+    assert "planted" not in ui.text("main")

@@ -116,7 +116,8 @@ class PageController(Controller):
     async def task(self, deployer: DeployerDep, token: TokenDep, task_id: Id) -> Template:
         task = await deployer.tasks.get(task_id)
         active = not task.status.finished
-        return page("task.html", token, task=task, deployment=None, active=active)
+        server = await views.server_of(deployer, task)
+        return page("task.html", token, task=task, deployment=None, active=active, server=server)
 
     @get("/deployments/{deployment_id:str}")
     async def deployment(
@@ -126,5 +127,7 @@ class PageController(Controller):
         task = await deployer.tasks.get(deployment.task_id) if deployment.task_id else None
         app = await deployer.apps.get(deployment.app_id)
         active = deployment.status.active
-        context = {"task": task, "deployment": deployment, "app": app, "active": active}
+        server = await views.server_of(deployer, task)
+        context: dict[str, Any] = {"task": task, "deployment": deployment, "app": app}
+        context |= {"active": active, "server": server}
         return page("task.html", token, **context)

@@ -54,6 +54,16 @@ async def latest_audit(deployer: Deployer, server_id: str) -> AuditWithAge | Non
         return None
 
 
+async def server_of(deployer: Deployer, task: Task | None) -> Server | None:
+    """The server a task ran on, while it is still registered."""
+    if task is None or task.server_id is None:
+        return None
+    try:
+        return await deployer.servers.get(task.server_id)
+    except NotFound:
+        return None
+
+
 async def version_label(deployer: Deployer, version_id: str | None) -> str | None:
     """The label people gave a version (what the pages show instead of its id)."""
     if version_id is None:
