@@ -10,6 +10,7 @@ import contextlib
 import functools
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -114,7 +115,13 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
 
 
 def app_zip(folder: Path, label: str, binary: Path | bytes, **files: str) -> Path:
-    return build_app_zip(folder / f"{label}.zip", binary=binary, migrations=files or None)
+    """Stored, not deflated: on loopback the bigger upload costs less than compressing."""
+    return build_app_zip(
+        folder / f"{label}.zip",
+        binary=binary,
+        migrations=files or None,
+        compression=zipfile.ZIP_STORED,
+    )
 
 
 def log_in(ui: Dashboard) -> None:
