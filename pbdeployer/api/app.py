@@ -9,7 +9,7 @@ import msgspec
 import yaml
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Contact, License, SecurityScheme, Tag
 
 from pbdeployer import __version__
@@ -30,6 +30,7 @@ from pbdeployer.api.controllers import (
     TaskController,
     VersionController,
 )
+from pbdeployer.api.dashboard import STATIC_PATH, dashboard_routes, template_config
 from pbdeployer.api.errors import EXCEPTION_HANDLERS, error_codes
 from pbdeployer.api.strict import strict_values
 from pbdeployer.api.ws import events_socket
@@ -38,6 +39,7 @@ from pbdeployer.services import check_token, load_or_create_token
 from pbdeployer.settings import Settings
 
 API_PREFIX = "/api/v1"
+_SWAGGER_UI = f"{STATIC_PATH}/vendor/swagger-ui"
 _DESCRIPTION = """Deploy PocketBase apps to your own Linux servers over SSH.
 
 Every route except `/api/v1/health` and the documents under `/api/v1/schema` needs
@@ -69,7 +71,14 @@ def openapi_config() -> ContractConfig:
         version=__version__,
         description=_DESCRIPTION,
         path=f"{API_PREFIX}/schema",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=[  # assets from the package (vendored by ./dev), never from a CDN
+            SwaggerRenderPlugin(
+                js_url=f"{_SWAGGER_UI}/swagger-ui-bundle.js",
+                css_url=f"{_SWAGGER_UI}/swagger-ui.css",
+                standalone_preset_js_url=f"{_SWAGGER_UI}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' href='{_SWAGGER_UI}/favicon-32x32.png'>",
+            )
+        ],
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
         ),
@@ -131,7 +140,8 @@ def create_app(
         },
     )
     return Litestar(
-        route_handlers=[v1],
+        route_handlers=[v1, *dashboard_routes(token, deployer)],
+        template_config=template_config(),
         exception_handlers={**EXCEPTION_HANDLERS, ClientLeft: client_left},  # type: ignore[dict-item]
         middleware=[body_deadline(settings.request_body_timeout_seconds)],
         openapi_config=openapi_config(),

@@ -3,7 +3,8 @@
 The protocol (every message a JSON text frame, told apart by ``type``; docs/events.md):
 
 1. Authenticate: send ``Authorization: Bearer <token>`` with the upgrade, or (browsers cannot
-   set headers) make the first message ``{"type": "auth", "token": "..."}`` within 10 s. The
+   set headers) make the first message ``{"type": "auth", "token": "..."}`` within 10 s, or
+   (the dashboard) carry its login cookie from a page of the same host (``Origin``). The
    server answers ``{"type": "ready"}``; a wrong or missing token closes with 4001.
 2. ``{"type": "subscribe", "topics": [{"topic": "task:ID", "after": 12}, ...]}``. A
    ``task:{id}`` topic replays the task's stored events after ``after``, then continues live,
@@ -34,6 +35,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 
+from pbdeployer.api import session
 from pbdeployer.errors import PbDeployerError
 from pbdeployer.models.task_events import TaskEvent, TaskProgress
 from pbdeployer.services.tasks import TaskQueue
@@ -220,11 +222,14 @@ def _token_matches(presented: str, token: str) -> bool:
 
 
 async def _authenticate(socket: WebSocket[Any, Any, Any], token: str) -> bool:
-    """The header's token, or else a first ``auth`` message within ``AUTH_SECONDS``."""
+    """The header's token, the dashboard's cookie from this host's page, or else a first
+    ``auth`` message within ``AUTH_SECONDS``."""
     header = socket.headers.get("authorization", "")
     if header:
         scheme, _, presented = header.partition(" ")
         return scheme.lower() == "bearer" and _token_matches(presented, token)
+    if session.COOKIE in socket.cookies:  # another site's page would carry it too: check Origin
+        return session.same_origin(socket) and session.cookie_matches(socket, token)
     try:
         async with asyncio.timeout(AUTH_SECONDS):
             text = await socket.receive_text()
