@@ -148,16 +148,16 @@ def deploy(ui: Dashboard, label: str) -> list[int]:
 
 
 def test_a_deploy_from_login_to_rollback_in_the_browser(
-    dashboard: Dashboard, shared_host: TestHost, tmp_path: Path
+    dashboard: Dashboard, fresh_host: TestHost, tmp_path: Path
 ) -> None:
     ui = dashboard
     log_in(ui)
     ui.fill(
         {
             "name": "browser-web",
-            "host": shared_host.address,
-            "port": str(shared_host.port),
-            "manual_key_path": str(shared_host.key_path),
+            "host": fresh_host.address,
+            "port": str(fresh_host.port),
+            "manual_key_path": str(fresh_host.key_path),
         }
     )
     ui.press("Add server")
