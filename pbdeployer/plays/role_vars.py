@@ -50,6 +50,17 @@ class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     lockdown_fail2ban_bantime: int | UnsetType = UNSET
     lockdown_fail2ban_ignoreip: list[str] | UnsetType = UNSET
     lockdown_fail2ban_ignore_controller: bool | UnsetType = UNSET
+    lockdown_sshd: bool | UnsetType = UNSET
+    lockdown_firewall: bool | UnsetType = UNSET
+    lockdown_fail2ban: bool | UnsetType = UNSET
+    lockdown_unattended_upgrades: bool | UnsetType = UNSET
+    lockdown_sshd_crypto: bool | UnsetType = UNSET
+    lockdown_sshd_forwarding: bool | UnsetType = UNSET
+    lockdown_sshd_client_alive_interval: int | UnsetType = UNSET
+    lockdown_sshd_login_grace_time: int | UnsetType = UNSET
+    lockdown_sshd_log_level: str | UnsetType = UNSET
+    lockdown_sshd_compression: bool | UnsetType = UNSET
+    lockdown_sshd_per_source_max_startups: int | UnsetType = UNSET
 
 
 class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
