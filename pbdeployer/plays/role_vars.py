@@ -61,6 +61,7 @@ class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     lockdown_sshd_log_level: str | UnsetType = UNSET
     lockdown_sshd_compression: bool | UnsetType = UNSET
     lockdown_sshd_per_source_max_startups: int | UnsetType = UNSET
+    lockdown_ssh_rate_limit: int | UnsetType = UNSET
 
 
 class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
