@@ -93,6 +93,7 @@ class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     service_exec_reload: str | UnsetType = UNSET
     service_start_limit_interval_sec: int | UnsetType = UNSET
     service_start_limit_burst: int | UnsetType = UNSET
+    service_sandbox: bool | UnsetType = UNSET
     service_state: str | UnsetType = UNSET
     service_enabled: bool | UnsetType = UNSET
     service_action: str | UnsetType = UNSET
