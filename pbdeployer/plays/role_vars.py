@@ -62,6 +62,11 @@ class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     lockdown_sshd_compression: bool | UnsetType = UNSET
     lockdown_sshd_per_source_max_startups: int | UnsetType = UNSET
     lockdown_ssh_rate_limit: int | UnsetType = UNSET
+    lockdown_sysctl: bool | UnsetType = UNSET
+    lockdown_file_modes: bool | UnsetType = UNSET
+    lockdown_umask: str | UnsetType = UNSET
+    lockdown_core_dumps_off: bool | UnsetType = UNSET
+    lockdown_blacklisted_protocols: list[str] | UnsetType = UNSET
 
 
 class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
