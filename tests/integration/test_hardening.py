@@ -26,7 +26,13 @@ ALL_OFF = {
     "lockdown_fail2ban": False,
     "lockdown_unattended_upgrades": False,
     "lockdown_ssh_rate_limit": 0,
+    "lockdown_sysctl": False,
+    "lockdown_file_modes": False,
+    "lockdown_umask": "",
+    "lockdown_core_dumps_off": False,
+    "lockdown_blacklisted_protocols": [],
 }
+OS_DEFAULTS = ["sysctl", "home=750", "sshd_config=600", "umask=027", "core", "protocols"]
 INVERTED = {
     "lockdown_sshd_crypto": False,
     "lockdown_sshd_forwarding": True,
@@ -60,7 +66,12 @@ def state(host: TestHost) -> str:
         "sudo ufw status 2>/dev/null | grep -q '^Status: active' && echo ufw; "
         "systemctl is-active -q fail2ban && echo fail2ban; "
         "test -e /etc/apt/apt.conf.d/20auto-upgrades && echo upgrades; "
-        "sudo nft list table inet pbdeployer_ssh >/dev/null 2>&1 && echo rate-limit; true"
+        "sudo nft list table inet pbdeployer_ssh >/dev/null 2>&1 && echo rate-limit; "
+        'test "$(cat /proc/sys/net/ipv4/conf/all/log_martians)" = 1 && echo sysctl; '
+        "echo home=$(stat -c %a /home/pocketbase) sshd_config=$(stat -c %a /etc/ssh/sshd_config); "
+        "echo umask=$(awk '$1 == \"UMASK\" {print $2}' /etc/login.defs); "
+        "grep -qs 'hard core 0' /etc/security/limits.d/*.conf && echo core; "
+        "grep -qs 'install dccp /bin/false' /etc/modprobe.d/*.conf && echo protocols; true"
     )
     return host.ssh(script).stdout
 
@@ -117,7 +128,7 @@ def prove_switches(host: TestHost, tmp_path: Path) -> None:
         "logingracetime 120", "persourcemaxstartups none",
     } <= settings  # fmt: skip
     assert "ecdh-sha2-nistp256" in next(s for s in settings if s.startswith("kexalgorithms "))
-    assert state(app).split() == ["drop-in", "ufw", "fail2ban", "upgrades"]
+    assert state(app).split() == ["drop-in", "ufw", "fail2ban", "upgrades", *OS_DEFAULTS]
     assert forwards(app).startswith("SSH-")
 
 
@@ -155,7 +166,9 @@ def test_lockdown_passes_ssh_audit_and_each_switch_works(
         assert "changed=0" not in done.stdout, output(done)
 
         assert sshd_settings(app) >= HARDENED
-        assert "rate-limit" in state(app)
+        assert state(app).split() == [
+            "drop-in", "ufw", "fail2ban", "upgrades", "rate-limit", *OS_DEFAULTS
+        ]  # fmt: skip
         assert forwards(app) == "stdio forwarding failed\r\n"
         audit = ssh_audit(host)
         assert audit["fail"] == [], audit
