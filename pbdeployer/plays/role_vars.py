@@ -67,6 +67,7 @@ class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     lockdown_umask: str | UnsetType = UNSET
     lockdown_core_dumps_off: bool | UnsetType = UNSET
     lockdown_blacklisted_protocols: list[str] | UnsetType = UNSET
+    lockdown_sshd_add_include: bool | UnsetType = UNSET
 
 
 class AuditApp(msgspec.Struct, frozen=True, kw_only=True):

@@ -71,7 +71,7 @@ def state(host: TestHost) -> str:
         "echo home=$(stat -c %a /home/pocketbase) sshd_config=$(stat -c %a /etc/ssh/sshd_config); "
         "echo umask=$(awk '$1 == \"UMASK\" {print $2}' /etc/login.defs); "
         "grep -qs 'hard core 0' /etc/security/limits.d/*.conf && echo core; "
-        "grep -qs 'install dccp /bin/false' /etc/modprobe.d/*.conf && echo protocols; true"
+        "grep -qs 'install dccp /bin/true' /etc/modprobe.d/*.conf && echo protocols; true"
     )
     return host.ssh(script).stdout
 
@@ -149,6 +149,27 @@ def refuses_a_controller_that_pinned_only_ecdsa(host: TestHost, tmp_path: Path) 
     )
 
 
+def names_a_missing_include_and_applies_the_rest(app: TestHost, by_hand: ByHand) -> None:
+    """sshd_config without the Include (as another hardening leaves it): named, rest applied."""
+    app.ssh(
+        "sudo sed -i 's/^Include/#Include/' /etc/ssh/sshd_config && sudo ufw --force disable"
+        " && sudo systemctl mask apt-daily-upgrade.timer"
+    )
+    stopped = by_hand.play("lockdown.yml", ok=False)
+    assert '/etc/ssh/sshd_config has no \\"Include /etc/ssh/sshd_config.d/*.conf\\"' in (
+        stopped.stdout
+    ), output(stopped)
+    assert "an earlier line" not in stopped.stdout
+    assert "ufw" in state(app).split()
+    assert app.ssh("systemctl is-enabled apt-daily-upgrade.timer").stdout.strip() == "enabled"
+
+    by_hand.play("lockdown.yml", "-e", "lockdown_sshd_add_include=true")
+    assert app.ssh("sudo head -1 /etc/ssh/sshd_config").stdout == (
+        "Include /etc/ssh/sshd_config.d/*.conf\n"
+    )
+    assert sshd_settings(app) >= HARDENED
+
+
 @pytest.mark.parametrize("distro", ["bookworm", "trixie"])
 def test_lockdown_passes_ssh_audit_and_each_switch_works(
     host_pool: HostPool, tmp_path: Path, distro: str
@@ -177,5 +198,7 @@ def test_lockdown_passes_ssh_audit_and_each_switch_works(
         assert not [note for note in audit["notes"] if "DHEat" in note], audit["notes"]
         root = as_user(host, "root").ssh("true", check=False)
         assert root.returncode == 255
+        if distro == "bookworm":
+            names_a_missing_include_and_applies_the_rest(app, by_hand)
     finally:
         host_pool.destroy(host)
