@@ -50,6 +50,24 @@ class LockdownVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     lockdown_fail2ban_bantime: int | UnsetType = UNSET
     lockdown_fail2ban_ignoreip: list[str] | UnsetType = UNSET
     lockdown_fail2ban_ignore_controller: bool | UnsetType = UNSET
+    lockdown_sshd: bool | UnsetType = UNSET
+    lockdown_firewall: bool | UnsetType = UNSET
+    lockdown_fail2ban: bool | UnsetType = UNSET
+    lockdown_unattended_upgrades: bool | UnsetType = UNSET
+    lockdown_sshd_crypto: bool | UnsetType = UNSET
+    lockdown_sshd_forwarding: bool | UnsetType = UNSET
+    lockdown_sshd_client_alive_interval: int | UnsetType = UNSET
+    lockdown_sshd_login_grace_time: int | UnsetType = UNSET
+    lockdown_sshd_log_level: str | UnsetType = UNSET
+    lockdown_sshd_compression: bool | UnsetType = UNSET
+    lockdown_sshd_per_source_max_startups: int | UnsetType = UNSET
+    lockdown_ssh_rate_limit: int | UnsetType = UNSET
+    lockdown_sysctl: bool | UnsetType = UNSET
+    lockdown_file_modes: bool | UnsetType = UNSET
+    lockdown_umask: str | UnsetType = UNSET
+    lockdown_core_dumps_off: bool | UnsetType = UNSET
+    lockdown_blacklisted_protocols: list[str] | UnsetType = UNSET
+    lockdown_sshd_add_include: bool | UnsetType = UNSET
 
 
 class AuditApp(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +99,7 @@ class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     service_exec_reload: str | UnsetType = UNSET
     service_start_limit_interval_sec: int | UnsetType = UNSET
     service_start_limit_burst: int | UnsetType = UNSET
+    service_sandbox: bool | UnsetType = UNSET
     service_state: str | UnsetType = UNSET
     service_enabled: bool | UnsetType = UNSET
     service_action: str | UnsetType = UNSET

@@ -90,6 +90,20 @@ CHECKS = {
     "ssh.kbd_interactive_authentication": ("SSH refuses keyboard-interactive", "medium", LOCKDOWN),
     "ssh.max_auth_tries": ("SSH allows few authentication attempts", "low", LOCKDOWN),
     "ssh.x11_forwarding": ("SSH does not forward X11", "low", LOCKDOWN),
+    "ssh.include": (
+        "sshd reads its drop-in directory", "high",
+        "put 'Include /etc/ssh/sshd_config.d/*.conf' first in /etc/ssh/sshd_config "
+        f"(or {LOCKDOWN} with lockdown_sshd_add_include=true)",
+    ),
+    "ssh.crypto": ("SSH offers only strong algorithms", "high", LOCKDOWN),
+    "ssh.forwarding": (
+        "SSH forwards no TCP or agent connections", "medium",
+        f"{LOCKDOWN} (lockdown_sshd_forwarding false)",
+    ),
+    "ssh.live_login": (
+        "The running sshd refuses passwords and weak algorithms", "high",
+        f"{LOCKDOWN}; sshd must be reloaded to take its configuration",
+    ),
     "firewall.active": ("The firewall is active", "high", LOCKDOWN),
     "firewall.default_deny": ("The firewall denies incoming by default", "high", LOCKDOWN),
     "firewall.open_ports_without_listener": (
@@ -102,6 +116,10 @@ CHECKS = {
     "fail2ban.sshd_jail": ("fail2ban watches SSH logins", "medium", LOCKDOWN),
     "updates.unattended_upgrades": ("Updates install themselves", "medium", LOCKDOWN),
     "updates.pending_security": ("No security update is pending", "medium", UPGRADE),
+    "updates.security_source": (
+        "apt reads a -security suite", "medium",
+        "add the distribution's -security suite to the apt sources",
+    ),
     "user.app_user_present": ("The app user exists", "high", SETUP_USER),
     "user.app_user_key_only": ("The app user logs in with a key only", "medium", SETUP_USER),
     "user.app_user_sudo": ("The app user has passwordless sudo", "medium", SETUP_USER),
@@ -290,6 +308,65 @@ def ssh_findings(config, error, max_auth_tries):
     return findings
 
 
+def is_weak(keyword, name):
+    """An algorithm ssh-audit fails or warns about (NIST curves, SHA-1, small groups, CBC...)."""
+    if keyword == "kexalgorithms":
+        return name.startswith(("ecdh-sha2-", "diffie-hellman-group1-", "diffie-hellman-group14-")) or "sha1" in name
+    if keyword == "hostkeyalgorithms":
+        return "ecdsa" in name or name.startswith(("ssh-rsa", "ssh-dss"))
+    if keyword == "ciphers":
+        return name.endswith("-cbc") or name.startswith(("3des", "arcfour"))
+    return not name.endswith("-etm@openssh.com") or "sha1" in name or "umac-64" in name or "md5" in name
+
+
+def weak_algorithms(offered):
+    """``offered``: keyword -> comma-separated names (sshd -T or the live KEXINIT)."""
+    return [name for keyword in ("kexalgorithms", "hostkeyalgorithms", "ciphers", "macs")
+            for name in offered.get(keyword, "").split(",") if name and is_weak(keyword, name)]  # fmt: skip
+
+
+def parse_live_login(text):
+    """What a login attempt (ssh -vv) saw: the server's KEXINIT lists and the methods offered."""
+    proposal = text.partition("peer server KEXINIT proposal")[2]
+    offered = {}
+    for keyword, label in (("kexalgorithms", "KEX algorithms"), ("hostkeyalgorithms", "host key algorithms"),
+                           ("ciphers", "ciphers ctos"), ("macs", "MACs ctos")):  # fmt: skip
+        found = re.search(rf"(?m)^debug2: {label}: (\S*)", proposal)
+        if found:
+            offered[keyword] = found.group(1)
+    methods = re.search(r"Permission denied \(([^)]*)\)", text)
+    return offered, methods.group(1).split(",") if methods else None
+
+
+def sshd_file_findings(config, sshd_config):
+    """ssh.include, ssh.crypto and ssh.forwarding from sshd_config's text and ``sshd -T``."""
+    included = re.search(r"(?mi)^\s*Include\s+(/etc/ssh/)?sshd_config\.d/\*\.conf", sshd_config)
+    findings = [judge("ssh.include", bool(included), "Include of sshd_config.d/*.conf in "
+                      f"/etc/ssh/sshd_config: {'yes' if included else 'missing'}")]  # fmt: skip
+    if config is None:
+        return findings + [finding("ssh.crypto", "fail", "sshd -T unreadable"),
+                           finding("ssh.forwarding", "fail", "sshd -T unreadable")]  # fmt: skip
+    weak = weak_algorithms({k: ",".join(config.get(k, [])) for k in
+                            ("kexalgorithms", "hostkeyalgorithms", "ciphers", "macs")})  # fmt: skip
+    findings.append(judge("ssh.crypto", not weak, f"sshd -T weak: {listed(weak)}" if weak
+                          else "sshd -T: no weak key exchange, host key, cipher or MAC"))  # fmt: skip
+    forwarding = {k: (config.get(k) or ["yes"])[0] for k in ("allowtcpforwarding", "allowagentforwarding")}
+    evidence = ", ".join(f"{k} {v}" for k, v in forwarding.items())
+    return findings + [judge("ssh.forwarding", set(forwarding.values()) == {"no"}, f"sshd -T: {evidence}")]
+
+
+def live_login_findings(rc, out, err):
+    """ssh.live_login from a root login attempt on loopback: what the running sshd does."""
+    offered, methods = parse_live_login(err)
+    if methods is None or not offered:
+        return [finding("ssh.live_login", "warn", f"login attempt: {last_line(out, err, rc)}")]
+    weak = weak_algorithms(offered)
+    asks = [m for m in methods if m in ("password", "keyboard-interactive")]
+    evidence = f"root offered: {','.join(methods)}; " + (
+        f"weak algorithms offered: {listed(weak)}" if weak else "no weak algorithm offered")
+    return [judge("ssh.live_login", not weak and not asks, evidence)]
+
+
 def open_rules(ufw):
     """ufw rules that let TCP in from anywhere."""
     return [
@@ -380,17 +457,18 @@ def fail2ban_findings(rc, out, err):
     return [finding("fail2ban.sshd_jail", "pass", evidence)]
 
 
-def unattended_findings(installed, apt_config, enabled):
-    """``installed``: /usr/bin/unattended-upgrade exists; ``enabled``: systemctl is-enabled."""
+def unattended_findings(installed, apt_config, enabled, timers="enabled\nenabled"):
+    """``installed``: /usr/bin/unattended-upgrade exists; ``enabled``, ``timers``: is-enabled
+    of the service and of apt-daily.timer and apt-daily-upgrade.timer (masked: nothing runs)."""
     lists = apt_config.get("APT::Periodic::Update-Package-Lists", "0")
     upgrade = apt_config.get("APT::Periodic::Unattended-Upgrade", "0")
     on = lists not in ("", "0") and upgrade not in ("", "0")
     evidence = (
         f"unattended-upgrades {'installed' if installed else 'not installed'}, "
         f'APT::Periodic Update-Package-Lists "{lists}", Unattended-Upgrade "{upgrade}", '
-        f"service {enabled or 'unknown'}"
+        f"service {enabled or 'unknown'}, apt timers {' '.join(timers.split()) or 'unknown'}"
     )
-    ok = installed and on and enabled == "enabled"
+    ok = installed and on and enabled == "enabled" and timers.split() == ["enabled", "enabled"]
     return [judge("updates.unattended_upgrades", ok, evidence)]
 
 
@@ -402,9 +480,11 @@ def pending_findings(rc, out, err, has_security_source):
     evidence = f"{len(packages)} pending security update(s)" + (
         f": {listed(packages)}" if packages else ""
     )
-    if not has_security_source:
-        evidence += "; no -security suite among the apt lists"
-    return [judge("updates.pending_security", not packages, evidence, bad="warn")]
+    source = "a -security suite" if has_security_source else "no -security suite"
+    return [
+        judge("updates.pending_security", not packages, evidence, bad="warn"),
+        judge("updates.security_source", has_security_source, f"{source} among the apt lists"),
+    ]
 
 
 def user_findings(user, home, password_state, key_count, sudo_rules):
@@ -574,6 +654,14 @@ FAIL2BAN_STATUS = ["fail2ban-client", "status", "sshd"]
 APT_CONFIG = ["apt-config", "dump"]
 UNATTENDED_ENABLED = ["systemctl", "is-enabled", "unattended-upgrades"]
 APT_SIMULATE = ["apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade"]
+UPGRADE_TIMERS = ["systemctl", "is-enabled", "apt-daily.timer", "apt-daily-upgrade.timer"]
+
+
+def live_login(port):
+    """A root login attempt on loopback with no key: the running sshd's offer, nothing more."""
+    return ["ssh", "-vv", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "PubkeyAuthentication=no",
+            "-o", "ConnectTimeout=5", "-p", str(port), "root@127.0.0.1", "true"]  # fmt: skip
 
 
 def user_commands(user):
@@ -612,8 +700,11 @@ def collect_user(host, user, sshd):
 def collect_updates(host):
     _, config_out, _ = host.run(APT_CONFIG)
     _, enabled_out, _ = host.run(UNATTENDED_ENABLED)
+    _, timers_out, _ = host.run(UPGRADE_TIMERS)
     installed = host.stat("/usr/bin/unattended-upgrade") is not None
-    findings = unattended_findings(installed, parse_apt_config(config_out), enabled_out.strip())
+    findings = unattended_findings(
+        installed, parse_apt_config(config_out), enabled_out.strip(), timers_out
+    )
     rc, out, err = host.run(APT_SIMULATE)
     security = any("security" in name for name in host.listdir("/var/lib/apt/lists"))
     return findings + pending_findings(rc, out, err, security)
@@ -635,7 +726,8 @@ def collect_app(host, app, default_user):
 def collect(host, app_user, apps=(), expected_ports=(22, 80, 443), max_auth_tries=3):
     """Every finding of the host, in a stable order."""
     host.prefetch(
-        [SSHD_T, SS, UFW_STATUS, FAIL2BAN_STATUS, APT_CONFIG, UNATTENDED_ENABLED, APT_SIMULATE]
+        [SSHD_T, SS, UFW_STATUS, FAIL2BAN_STATUS, APT_CONFIG, UNATTENDED_ENABLED, APT_SIMULATE,
+         UPGRADE_TIMERS]
         + user_commands(app_user)
         + [find_world_writable(app_path(app)) for app in apps]
     )
@@ -646,6 +738,9 @@ def collect(host, app_user, apps=(), expected_ports=(22, 80, 443), max_auth_trie
     ufw_rc, ufw_out, ufw_err = host.run(UFW_STATUS)
     ufw = parse_ufw_status(ufw_out) if ufw_rc == 0 else None
     findings = ssh_findings(sshd, f"sshd -T: {last_line('', err, rc)}", max_auth_tries)
+    findings += sshd_file_findings(sshd, host.read("/etc/ssh/sshd_config"))
+    ports = [p for p in (sshd or {}).get("port", ["22"]) if p.isdigit()] or ["22"]
+    findings += live_login_findings(*host.run(live_login(ports[0])))
     ufw_error = f"ufw status: {last_line('', ufw_err, ufw_rc)}"
     findings += firewall_findings(ufw, ufw_error, listeners, expected)
     findings += fail2ban_findings(*host.run(FAIL2BAN_STATUS))

@@ -84,6 +84,11 @@ class Host:
     def unit(self, prop: str) -> str:
         return self.run(f"systemctl show -p {prop} --value {self.app.service_name}")
 
+    def exposure(self) -> float:
+        """``systemd-analyze security``: the unit's overall exposure (0 safe, 10 exposed)."""
+        text = self.run(f"systemd-analyze security --no-pager {self.app.service_name}.service")
+        return float(text.rpartition("Overall exposure level for ")[2].split(":")[1].split()[0])
+
     def notes(self) -> list[str]:
         status, body = self.http("/api/collections/notes/records")
         assert status == 200, body
@@ -178,6 +183,7 @@ async def test_deploy_upgrade_rollback_and_a_broken_release(world: World) -> Non
     assert host.health() == 200
     assert host.unit("ActiveState") == "active"
     assert host.unit("User") == world.server.app_username
+    assert host.exposure() <= 2.0
     assert (await world.app_now(app)).current_version == v1.id
     host.add_note("survives everything")
 

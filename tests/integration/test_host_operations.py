@@ -24,6 +24,10 @@ LOCKDOWN_FINDINGS = [
     "ssh.password_authentication",
     "ssh.kbd_interactive_authentication",
     "ssh.max_auth_tries",
+    "ssh.include",
+    "ssh.crypto",
+    "ssh.forwarding",
+    "ssh.live_login",
     "firewall.active",
     "firewall.default_deny",
     "fail2ban.sshd_jail",
@@ -34,7 +38,7 @@ LOCKDOWN_FINDINGS = [
 ]
 
 # Debian's own sshd_config already turns keyboard-interactive login off.
-STOCK_DEBIAN_PASSES = {"ssh.kbd_interactive_authentication"}
+STOCK_DEBIAN_PASSES = {"ssh.kbd_interactive_authentication", "ssh.include"}
 
 
 @pytest.fixture

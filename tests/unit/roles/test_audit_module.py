@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - captured sshd -T and ssh -vv lines are kept exactly as printed
 """The audit role's module: parsing and judging of real command output, without a host.
 
 The outputs below were captured on the project's Debian 12 test hosts: "fresh" as setup leaves
@@ -29,6 +30,11 @@ def _load() -> ModuleType:
 audit = _load()
 
 SSHD_T_FRESH = """\
+kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256
+hostkeyalgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256
+macs umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1
+allowtcpforwarding yes
+allowagentforwarding yes
 port 22
 addressfamily any
 listenaddress [::]:22
@@ -55,6 +61,8 @@ pubkeyauthentication yes
 passwordauthentication no
 kbdinteractiveauthentication no
 x11forwarding no
+allowtcpforwarding no
+allowagentforwarding no
 authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2
 allowusers pocketbase
 """
@@ -138,7 +146,7 @@ Matching Defaults entries for pocketbase on lkdev:
 
 User pocketbase may run the following commands on lkdev:
     (ALL) NOPASSWD: ALL
-"""  # noqa: E501
+"""
 
 SUDO_DENIED = "User pocketbase is not allowed to run sudo on aufresh.\n"
 
@@ -393,11 +401,14 @@ def test_unattended_upgrades() -> None:
     config = audit.parse_apt_config(APT_CONFIG)
     assert audit.unattended_findings(True, config, "enabled")[0]["status"] == "pass"
     assert audit.unattended_findings(True, config, "disabled")[0]["status"] == "fail"
-    off = audit.unattended_findings(False, {}, "")[0]
+    masked = audit.unattended_findings(True, config, "enabled", "enabled\nmasked\n")[0]
+    assert masked["status"] == "fail"
+    assert masked["evidence"].endswith("apt timers enabled masked")
+    off = audit.unattended_findings(False, {}, "", "")[0]
     assert off["status"] == "fail"
     assert off["evidence"] == (
         'unattended-upgrades not installed, APT::Periodic Update-Package-Lists "0",'
-        ' Unattended-Upgrade "0", service unknown'
+        ' Unattended-Upgrade "0", service unknown, apt timers unknown'
     )
 
 
@@ -407,11 +418,12 @@ def test_pending_security_updates_warn() -> None:
     assert pending["evidence"] == (
         "5 pending security update(s): perl-base, liblzma5, libapt-pkg6.0, apt, tzdata"
     )
-    none = audit.pending_findings(0, APT_SIMULATE_NOTHING, "", False)[0]
+    none, source = audit.pending_findings(0, APT_SIMULATE_NOTHING, "", False)
     assert none["status"] == "pass"
-    assert none["evidence"] == (
-        "0 pending security update(s); no -security suite among the apt lists"
-    )
+    assert none["evidence"] == "0 pending security update(s)"
+    assert source["id"] == "updates.security_source"
+    assert source["status"] == "fail"
+    assert source["evidence"] == "no -security suite among the apt lists"
     locked = audit.pending_findings(100, "", "E: Could not get lock /var/lib/dpkg/lock", True)
     assert locked[0]["status"] == "warn"
 
@@ -508,6 +520,24 @@ class FakeHost:
 
 
 APT_SIMULATE = "apt-get -s -o Debug::NoLocking=true upgrade"
+LIVE_LOGIN = " ".join(audit.live_login(22))
+# What that login attempt printed on a Debian 12 host after lockdown (the lines the audit reads).
+LIVE_LOCKED = """\
+debug2: KEX algorithms: sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,ext-info-c,kex-strict-c-v00@openssh.com
+debug2: host key algorithms: ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256
+debug2: ciphers ctos: chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com
+debug2: MACs ctos: umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1
+debug2: peer server KEXINIT proposal
+debug2: KEX algorithms: sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,kex-strict-s-v00@openssh.com
+debug2: host key algorithms: ssh-ed25519
+debug2: ciphers ctos: chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr
+debug2: MACs ctos: hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com
+root@127.0.0.1: Permission denied (publickey).
+"""
+LIVE_FRESH = LIVE_LOCKED.replace(
+    "host key algorithms: ssh-ed25519", "host key algorithms: ssh-ed25519,ecdsa-sha2-nistp256"
+).replace("(publickey)", "(publickey,password)")
+SSHD_CONFIG = "Include /etc/ssh/sshd_config.d/*.conf\n\n#Port 22\n"
 
 
 def _host(sshd: str, ufw: str, fail2ban: tuple[int, str, str], sudo: str) -> FakeHost:
@@ -519,6 +549,12 @@ def _host(sshd: str, ufw: str, fail2ban: tuple[int, str, str], sudo: str) -> Fak
             "fail2ban-client status sshd": fail2ban,
             "apt-config dump": (0, APT_CONFIG, ""),
             "systemctl is-enabled unattended-upgrades": (0, "enabled\n", ""),
+            "systemctl is-enabled apt-daily.timer apt-daily-upgrade.timer": (
+                0,
+                "enabled\nenabled\n",
+                "",
+            ),
+            LIVE_LOGIN: (255, "", LIVE_LOCKED if sshd == SSHD_T_LOCKED else LIVE_FRESH),
             APT_SIMULATE: (0, APT_SIMULATE_NOTHING, ""),
             "passwd -S pocketbase": (0, PASSWD_LOCKED, ""),
             "sudo -l -U pocketbase": (0, sudo, ""),
@@ -530,8 +566,16 @@ def _host(sshd: str, ufw: str, fail2ban: tuple[int, str, str], sudo: str) -> Fak
             "/srv/blog": {"owner": "pocketbase", "mode": 0o755},
             "/srv/blog/pb_data": {"owner": "pocketbase", "mode": 0o700},
         },
-        files={"/home/pocketbase/.ssh/authorized_keys": f"# keys\n{PUBLIC_KEY}\n"},
-        dirs={"/var/lib/apt/lists": ["deb.debian.org_debian_dists_bookworm_InRelease"]},
+        files={
+            "/home/pocketbase/.ssh/authorized_keys": f"# keys\n{PUBLIC_KEY}\n",
+            "/etc/ssh/sshd_config": SSHD_CONFIG,
+        },
+        dirs={
+            "/var/lib/apt/lists": [
+                "deb.debian.org_debian_dists_bookworm_InRelease",
+                "deb.debian.org_debian-security_dists_bookworm-security_InRelease",
+            ]
+        },
     )
 
 
@@ -556,6 +600,9 @@ def test_a_fresh_host_fails_ssh_firewall_and_fail2ban_with_evidence() -> None:
         "ssh.password_authentication",
         "ssh.max_auth_tries",
         "ssh.x11_forwarding",
+        "ssh.crypto",
+        "ssh.forwarding",
+        "ssh.live_login",
         "firewall.active",
         "firewall.default_deny",
         "fail2ban.sshd_jail",
@@ -624,3 +671,18 @@ def test_a_probe_of_a_closed_port_reports_the_error() -> None:
     probe = audit.probe_https("nothing.example.test", [], timeout=1.0)
 
     assert set(probe) == {"error"}
+
+
+def test_sshd_without_include_and_a_live_sshd_that_still_asks_for_passwords() -> None:
+    config = audit.parse_sshd_config(SSHD_T_LOCKED)
+    (include, crypto, forwarding) = audit.sshd_file_findings(config, "#Include x\nPort 22\n")
+    assert (include["id"], include["status"]) == ("ssh.include", "fail")
+    assert include["evidence"].endswith("missing")
+    assert (crypto["status"], forwarding["status"]) == ("pass", "pass")
+    (stale,) = audit.live_login_findings(255, "", LIVE_FRESH)
+    assert stale["status"] == "fail"
+    assert stale["evidence"] == (
+        "root offered: publickey,password; weak algorithms offered: ecdsa-sha2-nistp256"
+    )
+    (unreachable,) = audit.live_login_findings(255, "", "ssh: connect to host 127.0.0.1 port 22")
+    assert unreachable["status"] == "warn"
