@@ -105,7 +105,7 @@ class VersionService:
         """Refused while live or deploying; its zip goes when no other version shares it."""
         version = await self._store.versions.get(version_id)
         app = await self._store.apps.get(version.app_id)
-        if app.current_version == version.version_number:
+        if app.current_version == version.id:
             raise Conflict(f"version '{version.version_number}' is the app's current version")
         async with self._zips.lock:
             current = await self._store.versions.get(version_id)

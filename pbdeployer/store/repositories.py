@@ -136,13 +136,18 @@ class VersionRepository(Repository[Version]):
     ) -> None:
         """Delete a version and its finished deployments, in one transaction.
 
-        Refused while a deployment of it is in an ``active`` state; checking inside the same
-        transaction keeps a deployment queued meanwhile from losing its version.
+        Refused while it is an app's current version or a deployment of it is in an
+        ``active`` state; checking inside the same transaction keeps a deployment finished or
+        queued meanwhile from losing its version.
         """
         runs = tables.deployments
         mine = runs.c.version_id == version_id
         busy = mine & runs.c.status.in_([status.value for status in active])
+        live = tables.apps.c.current_version == version_id
         async with self.engine.begin() as conn:
+            serving = select(func.count()).select_from(tables.apps).where(live)
+            if (await conn.execute(serving)).scalar_one():
+                raise Conflict(f"version '{version_id}' is its app's current version")
             counter = select(func.count()).select_from(runs).where(busy)
             if (await conn.execute(counter)).scalar_one():
                 raise Conflict(
