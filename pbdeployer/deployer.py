@@ -61,6 +61,43 @@ class Deployer:
     none and only reads.
     """
 
+    settings: Settings
+    """What this deployer was opened with (data dir, timeouts, workers)."""
+    database: Database
+    """The store's database connection; opened by ``start``, closed by ``close``."""
+    read_only: bool
+    """True when opened with ``read_only=True``: reads only, no lock, no workers."""
+    servers: ServerService
+    """Servers: create, list, get, update and delete the hosts apps are deployed to."""
+    apps: AppService
+    """Apps: a PocketBase app on one server (port, remote path, unit name, domain)."""
+    versions: VersionService
+    """Versions: labelled builds of an app and their zips."""
+    blobs: BlobStore
+    """The content-addressed store holding the versions' zips."""
+    runner: Runner
+    """Runs Ansible playbooks; the DB-less layer beneath the services."""
+    health: HealthService
+    """Health of the control plane (database, Ansible) and of a server over SSH."""
+    setup: SetupService
+    """Direct host operations: full setup, the app user, packages."""
+    security: SecurityService
+    """Direct host operations: lockdown and audit, and the latest audit report."""
+    services: ServiceControl
+    """Direct host operations on an app's systemd unit: status, start/stop/restart, logs."""
+    publisher: Publisher
+    """Where task events are fanned out to subscribers (memory unless the API swaps it)."""
+    event_log: EventLog
+    """Persists task events for replay and publishes them."""
+    sites: ProxySites
+    """The reverse proxy's site per app with a domain."""
+    tasks: InProcessTaskQueue
+    """The queue and workers that run host operations in the background."""
+    operations: HostTasks
+    """Host operations as background tasks (setup, lockdown, audit, services), cancellable."""
+    deployments: DeploymentService
+    """Deploy, rollback, cancel, wait and stats of deployments."""
+
     def __init__(self, settings: Settings, database: Database, *, read_only: bool = False) -> None:
         self.settings = settings
         self.database = database
@@ -78,7 +115,7 @@ class Deployer:
         self.setup = SetupService(store, runs)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
-        self.publisher: Publisher = MemoryPublisher()
+        self.publisher = MemoryPublisher()
         self.event_log = EventLog(store.task_events, self.publisher)
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
         handlers |= ReleaseHandlers.from_settings(store, runs, self.blobs, settings).handlers()

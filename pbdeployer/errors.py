@@ -38,7 +38,7 @@ class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
 class PbDeployerError(Exception):
     """Root of every error pbdeployer raises on purpose."""
 
-    code = "error"
+    code: str = "error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -48,21 +48,21 @@ class PbDeployerError(Exception):
 
 
 class NotFound(PbDeployerError, LookupError):
-    code = "not_found"
+    code: str = "not_found"
 
 
 class Conflict(PbDeployerError):
-    code = "conflict"
+    code: str = "conflict"
 
 
 class DeploymentLocked(Conflict):
-    code = "deployment_locked"
+    code: str = "deployment_locked"
 
 
 class InvalidInput(PbDeployerError, ValueError):
     """Validation failed; ``details`` names every offending field."""
 
-    code = "validation_failed"
+    code: str = "validation_failed"
 
     def __init__(self, details: list[FieldProblem], message: str | None = None) -> None:
         summary = message or "; ".join(f"{p.field}: {p.reason}" for p in details)
@@ -77,25 +77,25 @@ class InvalidInput(PbDeployerError, ValueError):
 class ArtifactRejected(PbDeployerError, ValueError):
     """The archive was refused; ``code`` says why (``zip_slip``, ``zip_bomb`` ...)."""
 
-    code = "artifact_rejected"
+    code: str = "artifact_rejected"
 
 
 class PayloadTooLarge(PbDeployerError):
-    code = "payload_too_large"
+    code: str = "payload_too_large"
 
 
 class StorageFull(PbDeployerError, OSError):
-    code = "storage_full"
+    code: str = "storage_full"
 
 
 class UnsafeSetting(PbDeployerError, ValueError):
-    code = "unsafe_setting"
+    code: str = "unsafe_setting"
 
 
 class DataDirLocked(PbDeployerError):
     """Another process holds the data dir's lock; ``pid`` names it when known."""
 
-    code = "data_dir_locked"
+    code: str = "data_dir_locked"
 
     def __init__(self, message: str, *, pid: int | None = None) -> None:
         super().__init__(message)
@@ -103,13 +103,13 @@ class DataDirLocked(PbDeployerError):
 
 
 class ReadOnlyDeployer(PbDeployerError):
-    code = "read_only"
+    code: str = "read_only"
 
 
 class RunError(PbDeployerError):
     """An Ansible run ended without success; names the host and task when known."""
 
-    code = "run_error"
+    code: str = "run_error"
 
     def __init__(self, message: str, *, host: str | None = None, task: str | None = None) -> None:
         super().__init__(message)
@@ -118,24 +118,24 @@ class RunError(PbDeployerError):
 
 
 class RunFailed(RunError):
-    code = "run_failed"
+    code: str = "run_failed"
 
 
 class ReleaseFailed(RunFailed):
-    code = "release_failed"
+    code: str = "release_failed"
 
 
 class HostUnreachable(RunError):
-    code = "host_unreachable"
+    code: str = "host_unreachable"
 
 
 class HostKeyChanged(RunError):
-    code = "host_key_changed"
+    code: str = "host_key_changed"
 
 
 class RunTimeout(RunError, TimeoutError):
-    code = "run_timeout"
+    code: str = "run_timeout"
 
 
 class RunCancelled(RunError):
-    code = "run_cancelled"
+    code: str = "run_cancelled"

@@ -20,6 +20,7 @@ from litestar.status_codes import (
     HTTP_504_GATEWAY_TIMEOUT,
     HTTP_507_INSUFFICIENT_STORAGE,
 )
+from litestar.types import ExceptionHandlersMap
 
 from pbdeployer.api.schemas import ErrorBody, ErrorDetail, ErrorInfo
 from pbdeployer.errors import (
@@ -34,7 +35,7 @@ from pbdeployer.errors import (
     StorageFull,
 )
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 _STATUS_BY_ERROR: list[tuple[type[PbDeployerError], int]] = [
     (NotFound, HTTP_404_NOT_FOUND),
@@ -130,7 +131,7 @@ def _detail(item: dict[str, object]) -> ErrorDetail:
     return ErrorDetail(field=field, reason=reason)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PbDeployerError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,

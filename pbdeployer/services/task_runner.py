@@ -31,7 +31,7 @@ from pbdeployer.models.tasks import (
 from pbdeployer.services.tasks import TaskContext, TaskHandler, body_context
 from pbdeployer.store.tasks import TaskRepository
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = 10.0
 """After a cancel at shutdown, how long a body may take to stop before it is torn down."""
 PROGRESS_SAVE_SECONDS = 1.0

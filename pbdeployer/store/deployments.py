@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbdeployer.errors import DeploymentLocked
@@ -16,7 +16,7 @@ from pbdeployer.store.repository import Repository
 
 
 class DeploymentRepository(Repository[Deployment]):
-    table = tables.deployments
+    table: Table = tables.deployments
     model = Deployment
     noun = "deployment"
 

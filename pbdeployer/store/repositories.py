@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pbdeployer.errors import Conflict, DeploymentLocked, NotFound
@@ -31,7 +31,7 @@ def _name_contains(column: ColumnElement[str], q: str) -> ColumnElement[bool]:
 
 
 class ServerRepository(Repository[Server]):
-    table = tables.servers
+    table: Table = tables.servers
     model = Server
     noun = "server"
 
@@ -44,7 +44,7 @@ class ServerRepository(Repository[Server]):
 
 
 class AppRepository(Repository[App]):
-    table = tables.apps
+    table: Table = tables.apps
     model = App
     noun = "app"
 
@@ -112,7 +112,7 @@ class AppRepository(Repository[App]):
 
 
 class VersionRepository(Repository[Version]):
-    table = tables.versions
+    table: Table = tables.versions
     model = Version
     noun = "version"
 
@@ -163,10 +163,10 @@ class Store:
     """Every repository over one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.audits = AuditRepository(engine)
-        self.tasks = TaskRepository(engine)
-        self.task_events = TaskEventRepository(engine)
-        self.servers = ServerRepository(engine)
-        self.apps = AppRepository(engine)
-        self.versions = VersionRepository(engine)
-        self.deployments = DeploymentRepository(engine)
+        self.audits: AuditRepository = AuditRepository(engine)
+        self.tasks: TaskRepository = TaskRepository(engine)
+        self.task_events: TaskEventRepository = TaskEventRepository(engine)
+        self.servers: ServerRepository = ServerRepository(engine)
+        self.apps: AppRepository = AppRepository(engine)
+        self.versions: VersionRepository = VersionRepository(engine)
+        self.deployments: DeploymentRepository = DeploymentRepository(engine)
