@@ -94,8 +94,8 @@ if TYPE_CHECKING:
 __version__ = _version("pbdeployer")
 
 _HOMES: dict[str, tuple[str, ...]] = {
-    "pbdeployer.deployer": ("Deployer"),
-    "pbdeployer.settings": ("Settings"),
+    "pbdeployer.deployer": ("Deployer",),
+    "pbdeployer.settings": ("Settings",),
     "pbdeployer.errors": (
         "ArtifactRejected",
         "Conflict",
@@ -153,13 +153,13 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "TaskFilter",
         "TaskStatus",
     ),
-    "pbdeployer.models.task_events": ("TaskEvent"),
+    "pbdeployer.models.task_events": ("TaskEvent",),
     "pbdeployer.models.run": (
         "RunEvent",
         "RunOutcome",
         "RunResult",
     ),
-    "pbdeployer.plays.service": ("ServiceAction"),
+    "pbdeployer.plays.service": ("ServiceAction",),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -59,6 +59,23 @@ class Deployer:
     calls in one coroutine and run it with ``asyncio.run(...)``. Starting one takes the data
     dir's lock (``DataDirLocked`` while another process holds it); ``read_only=True`` takes
     none and only reads.
+
+    Services (each an attribute; see its own ``help``):
+
+    - servers: the hosts apps are deployed to (create, list, get, update, delete)
+    - apps: a PocketBase app on one server (port, remote path, unit, domain)
+    - versions: labelled builds of an app and their zips (create_with_zip, upload, download)
+    - deployments: deploy, rollback, cancel, wait, events and stats (background tasks)
+    - setup: direct host operation: the app user and packages
+    - security: direct host operations: lockdown and audit
+    - services: direct host operations on an app's systemd unit (status, control, logs)
+    - operations: the same host operations as background tasks, cancellable by id
+    - tasks: the task queue (get, cancel, events)
+    - health: the control plane's and a server's health
+    - runner: the Ansible runner beneath them all, usable without the database
+
+    A direct host operation runs while it is awaited: cancelling the await (or an
+    ``on_event`` callback raising) stops its Ansible run.
     """
 
     settings: Settings
