@@ -21,6 +21,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.artifacts import VersionZips
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
@@ -62,6 +63,7 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "app"
 
 
+@typed_inputs
 class AppService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store

@@ -27,6 +27,7 @@ from pbdeployer.models.ids import new_id
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import TaskKind, TaskSpec, TaskStatus
 from pbdeployer.plays.deploy import release_name
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.deployment_stats import deployment_stats
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.tasks import TaskQueue
@@ -41,6 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@typed_inputs
 class DeploymentService:
     """What callers do with deployments; the work itself runs as a task."""
 
@@ -89,8 +91,10 @@ class DeploymentService:
         return await self._live(await self._store.deployments.get(deployment_id))
 
     async def list(
-        self, flt: DeploymentFilter, page: PageRequest | None = None
+        self, flt: DeploymentFilter | None = None, page: PageRequest | None = None
     ) -> Page[Deployment]:
+        """Deployments, oldest first, with a running one's live progress."""
+        flt = flt or DeploymentFilter()
         request = checked_page(page or PageRequest())
         checked_moments(since=flt.since)
         items, total = await self._store.deployments.list(flt, request)

@@ -8,6 +8,7 @@ from importlib.metadata import version
 
 from pbdeployer.models import ComponentHealth, HealthReport, HealthStatus
 from pbdeployer.runner import Runner
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import HostRuns
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database
@@ -15,6 +16,7 @@ from pbdeployer.store import Database
 _RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.DOWN: 2}
 
 
+@typed_inputs
 class HealthService:
     def __init__(
         self, settings: Settings, database: Database, runner: Runner, runs: HostRuns

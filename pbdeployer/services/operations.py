@@ -38,6 +38,7 @@ from pbdeployer.models import (
 from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskSpec, TaskStatus
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.security import SecurityService
@@ -75,6 +76,7 @@ def _task_error(task: Task) -> PbDeployerError:
     return error
 
 
+@typed_inputs
 class HostTasks:
     """Host operations as tasks: checks the request, queues the task, waits for reads."""
 
@@ -97,10 +99,12 @@ class HostTasks:
         self.queue = queue
         self.read_timeout = read_timeout
 
-    async def list_tasks(self, flt: TaskFilter, page: PageRequest | None = None) -> Page[Task]:
+    async def list_tasks(
+        self, flt: TaskFilter | None = None, page: PageRequest | None = None
+    ) -> Page[Task]:
         """Stored tasks, oldest first (a running task's progress is the queue's to tell)."""
         request = checked_page(page or PageRequest())
-        items, total = await self._records.list(flt, request)
+        items, total = await self._records.list(flt or TaskFilter(), request)
         return make_page(items, request, total)
 
     async def stored_events(self, task_id: str, after: int, limit: int) -> list[TaskEvent]:

@@ -17,6 +17,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
 from pbdeployer.validation import (
@@ -42,6 +43,7 @@ def _validate(data: ServerCreate | ServerUpdate) -> None:
     problems.raise_if_any()
 
 
+@typed_inputs
 class ServerService:
     def __init__(self, store: Store) -> None:
         self._store = store

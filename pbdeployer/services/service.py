@@ -14,6 +14,7 @@ from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.run import PlaybookInvocation, RunResult
 from pbdeployer.plays import service as plays
 from pbdeployer.plays.service import ServiceAction
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
 
@@ -26,6 +27,7 @@ _STATUS_AFTER = {
 }
 
 
+@typed_inputs
 class ServiceControl:
     def __init__(self, store: Store, runs: HostRuns) -> None:
         self._store = store

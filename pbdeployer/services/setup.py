@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from pbdeployer.models.run import RunResult
 from pbdeployer.plays import setup as plays
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
 from pbdeployer.validation import check_package_name, checked_list
 
 
+@typed_inputs
 class SetupService:
     def __init__(self, store: Store, runs: HostRuns) -> None:
         self._store = store

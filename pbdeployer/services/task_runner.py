@@ -28,6 +28,7 @@ from pbdeployer.models.tasks import (
     TaskSpec,
     TaskStatus,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.tasks import TaskContext, TaskHandler, body_context
 from pbdeployer.store.tasks import TaskRepository
 
@@ -84,6 +85,7 @@ def _outcome(
     return TaskStatus.FAILED, TaskError(code="internal_error", message=message), None
 
 
+@typed_inputs
 class InProcessTaskQueue:
     """The embedded ``TaskQueue``: persisted tasks, asyncio workers, one event log."""
 

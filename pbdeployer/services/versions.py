@@ -23,6 +23,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.artifacts import ReceivedZip, VersionZips, ZipSource, copy_out
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
@@ -32,6 +33,7 @@ ACTIVE_DEPLOYMENTS = (DeploymentStatus.QUEUED, DeploymentStatus.RUNNING)
 _Write = Callable[[dict[str, Any]], Awaitable[Version]]
 
 
+@typed_inputs
 class VersionService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
