@@ -34,6 +34,9 @@ from pbdeployer.services import (
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database, Store
 
+CLOSE_CANCEL_SECONDS = 6.0
+"""The most ``close`` waits for cancelled tasks to end, after the grace period."""
+
 # What a read-only Deployer may call: reads of the database and the zip store, nothing that
 # writes, queues a task or runs Ansible (those belong to the process that owns the data dir).
 _READS: dict[str, frozenset[str]] = {
@@ -179,6 +182,7 @@ class Deployer:
         self._lock.acquire()
 
     async def start(self) -> None:
+        """Take the data dir's lock, migrate the database, recover, start the workers."""
         if self.read_only:
             await self.database.open()
             return
@@ -199,12 +203,20 @@ class Deployer:
         await self.deployments.recover_interrupted()  # and puts their apps back on a release
 
     async def close(self) -> None:
+        """Stop the workers, then the database; returns within about 10 s by default.
+
+        Running tasks get ``settings.task_stop_grace_seconds`` (2 s) to finish, then are
+        cancelled (their Ansible runs killed) within ``CLOSE_CANCEL_SECONDS`` (6 s). A
+        deployment cut short ends ``interrupted``; the next start puts its app back on the
+        previous release. Queued tasks stay queued for the next start.
+        """
         if self.read_only:  # it started nothing but the database
             await self.database.close()
             return
         try:
             await self.tasks.stop(self.settings.task_stop_grace_seconds)
             self.runner.cancel_all()
+            await self.deployments.settle_after_stop()
             await self.database.close()
         finally:
             self._lock.release()

@@ -25,6 +25,8 @@ codes in one place and never needs to parse messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -46,6 +48,24 @@ class PbDeployerError(Exception):
         if code is not None:
             self.code = code
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle every subclass whatever its ``__init__`` takes (multiprocessing, Celery)."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+    def __repr__(self) -> str:
+        extra = {k: v for k, v in self.__dict__.items() if k not in ("message", "code")}
+        fields = "".join(f", {k}={v!r}" for k, v in extra.items())
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r}{fields})"
+
+
+def _rebuild(
+    cls: type[PbDeployerError], args: tuple[Any, ...], state: dict[str, Any]
+) -> PbDeployerError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(PbDeployerError, LookupError):
     code: str = "not_found"
@@ -56,7 +76,13 @@ class Conflict(PbDeployerError):
 
 
 class DeploymentLocked(Conflict):
+    """The app's deploy lock is held; ``holder`` is the deployment holding it, when known."""
+
     code: str = "deployment_locked"
+
+    def __init__(self, message: str, *, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class InvalidInput(PbDeployerError, ValueError):

@@ -32,7 +32,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ssh_keepalive_seconds: int = 15
     """A connection that stays silent for 4 of these intervals counts as lost."""
     task_workers: int = 4
-    task_stop_grace_seconds: float = 30.0
+    task_stop_grace_seconds: float = 2.0
+    """On close, how long running tasks may go on before they are cancelled; ``close`` then
+    returns within this plus ``CLOSE_CANCEL_SECONDS`` (8 s in all by default)."""
     deploy_health_timeout_seconds: float = 30.0
     deploy_health_interval_seconds: float = 0.2
     deploy_keep_releases: int = 5

@@ -33,8 +33,9 @@ from pbdeployer.services.tasks import TaskContext, TaskHandler, body_context
 from pbdeployer.store.tasks import TaskRepository
 
 log: logging.Logger = logging.getLogger(__name__)
-CANCEL_WAIT_SECONDS = 10.0
-"""After a cancel at shutdown, how long a body may take to stop before it is torn down."""
+CANCEL_WAIT_SECONDS = 3.0
+"""After a cancel at shutdown, how long a body may take to stop before it is torn down
+(and as long again for a torn-down body to end): ``stop`` returns within ``grace`` + 6 s."""
 PROGRESS_SAVE_SECONDS = 1.0
 """How often a running task's percent and step, when they changed, are written to its row."""
 

@@ -101,7 +101,8 @@ class AppRepository(Repository[App]):
             holder = select(locks.c.deployment_id).where(locks.c.app_id == app_id)
             if (busy := (await conn.execute(holder)).scalar_one_or_none()) is not None:
                 raise DeploymentLocked(
-                    f"app '{app_id}' is being deployed by deployment '{busy}'; wait or cancel it"
+                    f"app '{app_id}' is being deployed by deployment '{busy}'; wait or cancel it",
+                    holder=busy,
                 )
             await conn.execute(
                 delete(tables.deployments).where(tables.deployments.c.app_id == app_id)
