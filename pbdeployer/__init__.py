@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         RunTimeout,
         StorageFull,
         UnsafeSetting,
+        WrongEventLoop,
     )
     from pbdeployer.models import (
         App,
@@ -90,12 +91,14 @@ if TYPE_CHECKING:
     from pbdeployer.settings import (
         Settings,
     )
+    from pbdeployer.sync import SyncDeployer
 
 __version__ = _version("pbdeployer")
 
 _HOMES: dict[str, tuple[str, ...]] = {
     "pbdeployer.deployer": ("Deployer",),
     "pbdeployer.settings": ("Settings",),
+    "pbdeployer.sync": ("SyncDeployer",),
     "pbdeployer.errors": (
         "ArtifactRejected",
         "Conflict",
@@ -116,6 +119,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "RunTimeout",
         "StorageFull",
         "UnsafeSetting",
+        "WrongEventLoop",
     ),
     "pbdeployer.models": (
         "App",
@@ -210,6 +214,7 @@ __all__ = [
     "Settings",
     "Severity",
     "StorageFull",
+    "SyncDeployer",
     "Task",
     "TaskEvent",
     "TaskFilter",
@@ -220,6 +225,7 @@ __all__ = [
     "Version",
     "VersionCreate",
     "VersionFilter",
+    "WrongEventLoop",
     "__version__",
 ]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from types import TracebackType
 from typing import Any
 
 from pbdeployer.artifacts import BlobStore
-from pbdeployer.errors import ReadOnlyDeployer
+from pbdeployer.errors import ReadOnlyDeployer, WrongEventLoop
 from pbdeployer.events import EventLog, MemoryPublisher, Publisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
@@ -122,6 +123,7 @@ class Deployer:
         self.settings = settings
         self.database = database
         self.read_only = read_only
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = DataDirLock(settings.data_dir)
         store = Store(database.engine)
         self.servers = ServerService(store)
@@ -183,6 +185,7 @@ class Deployer:
 
     async def start(self) -> None:
         """Take the data dir's lock, migrate the database, recover, start the workers."""
+        self._loop = asyncio.get_running_loop()
         if self.read_only:
             await self.database.open()
             return
@@ -210,6 +213,7 @@ class Deployer:
         deployment cut short ends ``interrupted``; the next start puts its app back on the
         previous release. Queued tasks stay queued for the next start.
         """
+        self.check_loop()
         if self.read_only:  # it started nothing but the database
             await self.database.close()
             return
@@ -220,6 +224,19 @@ class Deployer:
             await self.database.close()
         finally:
             self._lock.release()
+
+    def check_loop(self) -> None:
+        """Raise ``WrongEventLoop`` unless called on the loop this deployer started on.
+
+        Its connections and workers live on that loop; each ``asyncio.run`` makes a new one,
+        so a deployer cannot be carried from one ``asyncio.run`` to the next (open one per
+        run, or use ``SyncDeployer`` from synchronous code).
+        """
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            raise WrongEventLoop(
+                "this Deployer was started on another event loop (each asyncio.run makes a "
+                "new one); open a Deployer inside each run, or use SyncDeployer"
+            )
 
     async def __aenter__(self) -> Deployer:
         await self.start()

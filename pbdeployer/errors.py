@@ -11,6 +11,7 @@
     ├── UnsafeSetting(ValueError)       a setting would leave the API open (e.g. a short token)
     ├── DataDirLocked                   another process owns the data dir
     ├── ReadOnlyDeployer                a read-only Deployer was asked to change something
+    ├── WrongEventLoop(RuntimeError)    a Deployer was used from another event loop
     └── RunError                        an Ansible run did not succeed
         ├── RunFailed                   a task failed on a host
         │   └── ReleaseFailed           a release failed its health check (rolled back or not)
@@ -126,6 +127,12 @@ class DataDirLocked(PbDeployerError):
     def __init__(self, message: str, *, pid: int | None = None) -> None:
         super().__init__(message)
         self.pid = pid
+
+
+class WrongEventLoop(PbDeployerError, RuntimeError):
+    """A ``Deployer`` was used from another event loop than the one it started on."""
+
+    code: str = "wrong_event_loop"
 
 
 class ReadOnlyDeployer(PbDeployerError):
