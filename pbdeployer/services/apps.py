@@ -73,6 +73,7 @@ class AppService:
         self._placing = asyncio.Lock()
 
     async def create(self, data: AppCreate) -> App:
+        """Place a new app on a server (port, remote path and unit derived when not given)."""
         _validate(data)
         await self._ensure_server(data.server_id)
         async with self._placing:
@@ -102,16 +103,19 @@ class AppService:
         )
 
     async def get(self, app_id: str) -> App:
+        """The app, or ``NotFound``."""
         return await self._store.apps.get(app_id)
 
     async def list(
         self, flt: AppFilter | None = None, page: PageRequest | None = None
     ) -> Page[App]:
+        """Apps matching ``flt`` (server, status, name search), one page at a time."""
         request = checked_page(page or PageRequest())
         items, total = await self._store.apps.list(flt or AppFilter(), request)
         return make_page(items, request, total)
 
     async def update(self, app_id: str, changes: AppUpdate) -> App:
+        """Change the given fields (validated like ``create``); the rest stay as they are."""
         _validate(changes)
         current = await self._store.apps.get(app_id)
         values: dict[str, Any] = msgspec.to_builtins(changes)

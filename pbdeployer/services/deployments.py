@@ -91,6 +91,7 @@ class DeploymentService:
         return await self.get(deployment_id)
 
     async def get(self, deployment_id: str) -> Deployment:
+        """The deployment with its live progress while it runs, or ``NotFound``."""
         return await self._live(await self._store.deployments.get(deployment_id))
 
     async def list(

@@ -27,6 +27,7 @@ class HealthService:
         self._runs = runs
 
     async def report(self) -> HealthReport:
+        """The control plane's health: its database, storage and SSH set-up; the worst decides."""
         components = [await self._database_health(), self._storage_health(), self._ssh_health()]
         overall = max((c.status for c in components), key=_RANK.__getitem__)
         return HealthReport(status=overall, version=version("pbdeployer"), components=components)

@@ -61,6 +61,7 @@ class SecurityService:
         return await self._store.audits.add(report)
 
     async def latest_audit(self, server_id: str) -> AuditReport:
+        """The server's last stored audit report; ``NotFound`` before its first audit."""
         await self._store.servers.get(server_id)
         report = await self._store.audits.latest(server_id)
         if report is None:

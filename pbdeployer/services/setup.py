@@ -35,6 +35,7 @@ class SetupService:
         return result
 
     async def setup_user(self, server_id: str, on_event: EventCallback | None = None) -> RunResult:
+        """Create the app user with its key and limited sudo; awaits the run."""
         server = await self._store.servers.get(server_id)
         return await self._runs.run(plays.setup_user(server), server, on_event)
 
@@ -44,6 +45,7 @@ class SetupService:
         extra_packages: Sequence[str] = (),
         on_event: EventCallback | None = None,
     ) -> RunResult:
+        """Install the base packages plus ``extra_packages``; awaits the run."""
         packages = checked_list("packages", extra_packages, check_package_name)
         server = await self._store.servers.get(server_id)
         return await self._runs.run(plays.setup_packages(packages), server, on_event)

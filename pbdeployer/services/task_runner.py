@@ -147,6 +147,7 @@ class InProcessTaskQueue:
         await self._log.stop()
 
     async def submit(self, spec: TaskSpec) -> Task:
+        """Persist a task as queued and start it when a worker (and its server) is free."""
         if not self._open:
             raise Conflict("the task queue is not running; start it or wait for the restart")
         if spec.kind not in self._handlers:
@@ -189,12 +190,14 @@ class InProcessTaskQueue:
         return self._live(running)
 
     async def get(self, task_id: str) -> Task:
+        """The task with its live progress while it runs, or ``NotFound``."""
         running = self._running.get(task_id)
         if running is not None and not running.ending:
             return self._live(running)
         return await self._tasks.get(task_id)
 
     async def events(self, task_id: str, after_seq: int = 0) -> AsyncIterator[TaskEvent]:
+        """The task's events after ``after_seq``, stored then live, up to its final event."""
         await self.get(task_id)  # NotFound before anything else
         async for event in self._log.follow(task_id, after_seq):
             yield event

@@ -40,6 +40,7 @@ class VersionService:
         self._zips = zips
 
     async def create(self, data: VersionCreate) -> Version:
+        """Record a new version of an app, without its zip yet (see ``upload``)."""
         return await self._store.versions.add(await self._new_version(data))
 
     async def create_with_zip(self, data: VersionCreate, source: ZipSource) -> Version:
@@ -94,11 +95,13 @@ class VersionService:
         return await copy_out(await self.stored_zip(version_id), dest)
 
     async def get(self, version_id: str) -> Version:
+        """The version, or ``NotFound``."""
         return await self._store.versions.get(version_id)
 
     async def list(
         self, flt: VersionFilter | None = None, page: PageRequest | None = None
     ) -> Page[Version]:
+        """Versions matching ``flt`` (app), one page at a time."""
         request = checked_page(page or PageRequest())
         items, total = await self._store.versions.list(flt or VersionFilter(), request)
         return make_page(items, request, total)

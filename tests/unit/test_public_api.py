@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import pydoc
 import subprocess
 import sys
+import typing
 
 import pbdeployer
 from pbdeployer import Deployer
@@ -31,3 +33,14 @@ def test_help_on_deployer_shows_each_service_and_what_it_is_for():
     listed = {line.strip(" |-").partition(":")[0] for line in text.splitlines()}
     for service in [*SERVICES, "operations", "tasks"]:
         assert service in listed, f"help(Deployer) does not list {service}"
+
+
+def test_every_public_method_of_every_service_has_a_docstring():
+    hints = typing.get_type_hints(Deployer)
+    missing = [
+        f"{name}.{method}"
+        for name in [*SERVICES, "operations", "tasks", "health", "runner"]
+        for method, value in vars(hints[name]).items()
+        if not method.startswith("_") and callable(value) and not inspect.getdoc(value)
+    ]
+    assert missing == []
