@@ -59,8 +59,9 @@ _READS: dict[str, frozenset[str]] = {
 class Deployer:
     """Async facade over pbdeployer's services.
 
-    Use ``async with Deployer.open(settings) as deployer:``. From synchronous code, wrap the
-    calls in one coroutine and run it with ``asyncio.run(...)``. Starting one takes the data
+    Use ``async with Deployer.open(settings) as deployer:``. From synchronous code, use
+    ``SyncDeployer`` (its own loop in a thread); a ``Deployer`` belongs to the event loop it
+    started on. Starting one takes the data
     dir's lock (``DataDirLocked`` while another process holds it); ``read_only=True`` takes
     none and only reads.
 
