@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from types import TracebackType
 from typing import Any
 
 from pbdeployer.artifacts import BlobStore
-from pbdeployer.errors import ReadOnlyDeployer
+from pbdeployer.errors import ReadOnlyDeployer, WrongEventLoop
 from pbdeployer.events import EventLog, MemoryPublisher, Publisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
@@ -34,6 +35,9 @@ from pbdeployer.services import (
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database, Store
 
+CLOSE_CANCEL_SECONDS = 6.0
+"""The most ``close`` waits for cancelled tasks to end, after the grace period."""
+
 # What a read-only Deployer may call: reads of the database and the zip store, nothing that
 # writes, queues a task or runs Ansible (those belong to the process that owns the data dir).
 _READS: dict[str, frozenset[str]] = {
@@ -55,16 +59,72 @@ _READS: dict[str, frozenset[str]] = {
 class Deployer:
     """Async facade over pbdeployer's services.
 
-    Use ``async with Deployer.open(settings) as deployer:``. From synchronous code, wrap the
-    calls in one coroutine and run it with ``asyncio.run(...)``. Starting one takes the data
+    Use ``async with Deployer.open(settings) as deployer:``. From synchronous code, use
+    ``SyncDeployer`` (its own loop in a thread); a ``Deployer`` belongs to the event loop it
+    started on. Starting one takes the data
     dir's lock (``DataDirLocked`` while another process holds it); ``read_only=True`` takes
     none and only reads.
+
+    Services (each an attribute; see its own ``help``):
+
+    - servers: the hosts apps are deployed to (create, list, get, update, delete)
+    - apps: a PocketBase app on one server (port, remote path, unit, domain)
+    - versions: labelled builds of an app and their zips (create_with_zip, upload, download)
+    - deployments: deploy, rollback, cancel, wait, events and stats (background tasks)
+    - setup: direct host operation: the app user and packages
+    - security: direct host operations: lockdown and audit
+    - services: direct host operations on an app's systemd unit (status, control, logs)
+    - operations: the same host operations as background tasks, cancellable by id
+    - tasks: the task queue (get, cancel, events)
+    - health: the control plane's and a server's health
+    - runner: the Ansible runner beneath them all, usable without the database
+
+    A direct host operation runs while it is awaited: cancelling the await (or an
+    ``on_event`` callback raising) stops its Ansible run.
     """
+
+    settings: Settings
+    """What this deployer was opened with (data dir, timeouts, workers)."""
+    database: Database
+    """The store's database connection; opened by ``start``, closed by ``close``."""
+    read_only: bool
+    """True when opened with ``read_only=True``: reads only, no lock, no workers."""
+    servers: ServerService
+    """Servers: create, list, get, update and delete the hosts apps are deployed to."""
+    apps: AppService
+    """Apps: a PocketBase app on one server (port, remote path, unit name, domain)."""
+    versions: VersionService
+    """Versions: labelled builds of an app and their zips."""
+    blobs: BlobStore
+    """The content-addressed store holding the versions' zips."""
+    runner: Runner
+    """Runs Ansible playbooks; the DB-less layer beneath the services."""
+    health: HealthService
+    """Health of the control plane (database, Ansible) and of a server over SSH."""
+    setup: SetupService
+    """Direct host operations: full setup, the app user, packages."""
+    security: SecurityService
+    """Direct host operations: lockdown and audit, and the latest audit report."""
+    services: ServiceControl
+    """Direct host operations on an app's systemd unit: status, start/stop/restart, logs."""
+    publisher: Publisher
+    """Where task events are fanned out to subscribers (memory unless the API swaps it)."""
+    event_log: EventLog
+    """Persists task events for replay and publishes them."""
+    sites: ProxySites
+    """The reverse proxy's site per app with a domain."""
+    tasks: InProcessTaskQueue
+    """The queue and workers that run host operations in the background."""
+    operations: HostTasks
+    """Host operations as background tasks (setup, lockdown, audit, services), cancellable."""
+    deployments: DeploymentService
+    """Deploy, rollback, cancel, wait and stats of deployments."""
 
     def __init__(self, settings: Settings, database: Database, *, read_only: bool = False) -> None:
         self.settings = settings
         self.database = database
         self.read_only = read_only
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = DataDirLock(settings.data_dir)
         store = Store(database.engine)
         self.servers = ServerService(store)
@@ -78,7 +138,7 @@ class Deployer:
         self.setup = SetupService(store, runs)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
-        self.publisher: Publisher = MemoryPublisher()
+        self.publisher = MemoryPublisher()
         self.event_log = EventLog(store.task_events, self.publisher)
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
         handlers |= ReleaseHandlers.from_settings(store, runs, self.blobs, settings).handlers()
@@ -125,6 +185,8 @@ class Deployer:
         self._lock.acquire()
 
     async def start(self) -> None:
+        """Take the data dir's lock, migrate the database, recover, start the workers."""
+        self._loop = asyncio.get_running_loop()
         if self.read_only:
             await self.database.open()
             return
@@ -145,15 +207,37 @@ class Deployer:
         await self.deployments.recover_interrupted()  # and puts their apps back on a release
 
     async def close(self) -> None:
+        """Stop the workers, then the database; returns within about 10 s by default.
+
+        Running tasks get ``settings.task_stop_grace_seconds`` (2 s) to finish, then are
+        cancelled (their Ansible runs killed) within ``CLOSE_CANCEL_SECONDS`` (6 s). A
+        deployment cut short ends ``interrupted``; the next start puts its app back on the
+        previous release. Queued tasks stay queued for the next start.
+        """
+        self.check_loop()
         if self.read_only:  # it started nothing but the database
             await self.database.close()
             return
         try:
             await self.tasks.stop(self.settings.task_stop_grace_seconds)
             self.runner.cancel_all()
+            await self.deployments.settle_after_stop()
             await self.database.close()
         finally:
             self._lock.release()
+
+    def check_loop(self) -> None:
+        """Raise ``WrongEventLoop`` unless called on the loop this deployer started on.
+
+        Its connections and workers live on that loop; each ``asyncio.run`` makes a new one,
+        so a deployer cannot be carried from one ``asyncio.run`` to the next (open one per
+        run, or use ``SyncDeployer`` from synchronous code).
+        """
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            raise WrongEventLoop(
+                "this Deployer was started on another event loop (each asyncio.run makes a "
+                "new one); open a Deployer inside each run, or use SyncDeployer"
+            )
 
     async def __aenter__(self) -> Deployer:
         await self.start()

@@ -11,6 +11,7 @@
     ├── UnsafeSetting(ValueError)       a setting would leave the API open (e.g. a short token)
     ├── DataDirLocked                   another process owns the data dir
     ├── ReadOnlyDeployer                a read-only Deployer was asked to change something
+    ├── WrongEventLoop(RuntimeError)    a Deployer was used from another event loop
     └── RunError                        an Ansible run did not succeed
         ├── RunFailed                   a task failed on a host
         │   └── ReleaseFailed           a release failed its health check (rolled back or not)
@@ -25,6 +26,8 @@ codes in one place and never needs to parse messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -38,7 +41,7 @@ class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
 class PbDeployerError(Exception):
     """Root of every error pbdeployer raises on purpose."""
 
-    code = "error"
+    code: str = "error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -46,23 +49,47 @@ class PbDeployerError(Exception):
         if code is not None:
             self.code = code
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle every subclass whatever its ``__init__`` takes (multiprocessing, Celery)."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+    def __repr__(self) -> str:
+        extra = {k: v for k, v in self.__dict__.items() if k not in ("message", "code")}
+        fields = "".join(f", {k}={v!r}" for k, v in extra.items())
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r}{fields})"
+
+
+def _rebuild(
+    cls: type[PbDeployerError], args: tuple[Any, ...], state: dict[str, Any]
+) -> PbDeployerError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(PbDeployerError, LookupError):
-    code = "not_found"
+    code: str = "not_found"
 
 
 class Conflict(PbDeployerError):
-    code = "conflict"
+    code: str = "conflict"
 
 
 class DeploymentLocked(Conflict):
-    code = "deployment_locked"
+    """The app's deploy lock is held; ``holder`` is the deployment holding it, when known."""
+
+    code: str = "deployment_locked"
+
+    def __init__(self, message: str, *, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class InvalidInput(PbDeployerError, ValueError):
     """Validation failed; ``details`` names every offending field."""
 
-    code = "validation_failed"
+    code: str = "validation_failed"
 
     def __init__(self, details: list[FieldProblem], message: str | None = None) -> None:
         summary = message or "; ".join(f"{p.field}: {p.reason}" for p in details)
@@ -77,39 +104,45 @@ class InvalidInput(PbDeployerError, ValueError):
 class ArtifactRejected(PbDeployerError, ValueError):
     """The archive was refused; ``code`` says why (``zip_slip``, ``zip_bomb`` ...)."""
 
-    code = "artifact_rejected"
+    code: str = "artifact_rejected"
 
 
 class PayloadTooLarge(PbDeployerError):
-    code = "payload_too_large"
+    code: str = "payload_too_large"
 
 
 class StorageFull(PbDeployerError, OSError):
-    code = "storage_full"
+    code: str = "storage_full"
 
 
 class UnsafeSetting(PbDeployerError, ValueError):
-    code = "unsafe_setting"
+    code: str = "unsafe_setting"
 
 
 class DataDirLocked(PbDeployerError):
     """Another process holds the data dir's lock; ``pid`` names it when known."""
 
-    code = "data_dir_locked"
+    code: str = "data_dir_locked"
 
     def __init__(self, message: str, *, pid: int | None = None) -> None:
         super().__init__(message)
         self.pid = pid
 
 
+class WrongEventLoop(PbDeployerError, RuntimeError):
+    """A ``Deployer`` was used from another event loop than the one it started on."""
+
+    code: str = "wrong_event_loop"
+
+
 class ReadOnlyDeployer(PbDeployerError):
-    code = "read_only"
+    code: str = "read_only"
 
 
 class RunError(PbDeployerError):
     """An Ansible run ended without success; names the host and task when known."""
 
-    code = "run_error"
+    code: str = "run_error"
 
     def __init__(self, message: str, *, host: str | None = None, task: str | None = None) -> None:
         super().__init__(message)
@@ -118,24 +151,24 @@ class RunError(PbDeployerError):
 
 
 class RunFailed(RunError):
-    code = "run_failed"
+    code: str = "run_failed"
 
 
 class ReleaseFailed(RunFailed):
-    code = "release_failed"
+    code: str = "release_failed"
 
 
 class HostUnreachable(RunError):
-    code = "host_unreachable"
+    code: str = "host_unreachable"
 
 
 class HostKeyChanged(RunError):
-    code = "host_key_changed"
+    code: str = "host_key_changed"
 
 
 class RunTimeout(RunError, TimeoutError):
-    code = "run_timeout"
+    code: str = "run_timeout"
 
 
 class RunCancelled(RunError):
-    code = "run_cancelled"
+    code: str = "run_cancelled"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import msgspec
 
+from pbdeployer.errors import InvalidInput
+
 _ENV_PREFIX = "PBDEPLOYER_"
 _SECRET_FIELDS = frozenset({"api_token", "database_url"})
 DATABASE_FILE = "pbdeployer.db"
@@ -32,7 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ssh_keepalive_seconds: int = 15
     """A connection that stays silent for 4 of these intervals counts as lost."""
     task_workers: int = 4
-    task_stop_grace_seconds: float = 30.0
+    task_stop_grace_seconds: float = 2.0
+    """On close, how long running tasks may go on before they are cancelled; ``close`` then
+    returns within this plus ``CLOSE_CANCEL_SECONDS`` (8 s in all by default)."""
     deploy_health_timeout_seconds: float = 30.0
     deploy_health_interval_seconds: float = 0.2
     deploy_keep_releases: int = 5
@@ -49,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Paths are absolute from here on: a later ``chdir`` (or a library that compares
         paths it built with paths it got back) must not see another directory."""
         msgspec.structs.force_setattr(self, "data_dir", Path(self.data_dir).absolute())
+        if self.task_workers < 1:  # a queue without workers would hold every task forever
+            raise InvalidInput.single("task_workers", "must be at least 1")
 
     def __repr__(self) -> str:
         """Never print the token or a database URL that may hold a password."""
@@ -68,7 +74,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if value not in (None, ""):
                 raw[field.name] = value
         raw.update({k: v for k, v in overrides.items() if v is not None})
-        return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+        try:
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+        except msgspec.ValidationError as exc:
+            raise _env_problem(str(exc), env_fields(cls)) from None
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -91,6 +100,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def known_hosts_file(self) -> Path:
         return self.data_dir / "known_hosts"
+
+
+def _env_problem(text: str, fields: list[str]) -> InvalidInput:
+    """``Expected `int`, got `str` - at `$.port``` → ``InvalidInput`` on ``PBDEPLOYER_PORT``."""
+    reason, _, path = text.partition(" - at `$.")
+    bad = path.rstrip("`")
+    if not bad:  # raised by __post_init__: "task_workers: must be at least 1"
+        bad, _, rest = reason.partition(": ")
+        reason = rest if bad in fields else reason
+    name = _ENV_PREFIX + bad.upper() if bad in fields else "settings"
+    return InvalidInput.single(name, reason)
+
+
+def env_fields(cls: type[Settings] = Settings) -> list[str]:
+    """The fields read from ``PBDEPLOYER_<FIELD>`` (every one of them)."""
+    return [field.name for field in msgspec.structs.fields(cls)]
 
 
 def _decode_path(type_: type, obj: object) -> object:

@@ -142,7 +142,7 @@ def create_app(
     return Litestar(
         route_handlers=[v1, *dashboard_routes(token, deployer)],
         template_config=template_config(),
-        exception_handlers={**EXCEPTION_HANDLERS, ClientLeft: client_left},  # type: ignore[dict-item]
+        exception_handlers={**EXCEPTION_HANDLERS, ClientLeft: client_left},
         middleware=[body_deadline(settings.request_body_timeout_seconds)],
         openapi_config=openapi_config(),
         plugins=[channels],

@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 from pbdeployer.api.errors import error_response
 from pbdeployer.api.schemas import ErrorBody
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 
 class ClientLeft(HTTPException):

@@ -28,9 +28,14 @@ SERVER_ID = "01JH8Z6X4T3D3Q9V4W0Y5K7B2M"
 APP_ID = "01JH8Z7C2V5M8N1P3Q4R6S7T8U"
 VERSION_ID = "01JH8Z8D9E0F1G2H3J4K5M6N7P"
 
-SERVER_CREATE = {"name": "web1", "host": "203.0.113.10", "port": 22, "app_username": "pocketbase"}
-SERVER_UPDATE = {"port": 2222}
-SERVER = {
+SERVER_CREATE: dict[str, Any] = {
+    "name": "web1",
+    "host": "203.0.113.10",
+    "port": 22,
+    "app_username": "pocketbase",
+}
+SERVER_UPDATE: dict[str, Any] = {"port": 2222}
+SERVER: dict[str, Any] = {
     "id": SERVER_ID,
     "created": _STAMP,
     "updated": _STAMP,
@@ -44,9 +49,9 @@ SERVER = {
     "setup_complete": False,
     "security_locked": False,
 }
-APP_CREATE = {"name": "blog", "server_id": SERVER_ID, "domain": "blog.example.com"}
-APP_UPDATE = {"domain": "www.blog.example.com"}
-APP = {
+APP_CREATE: dict[str, Any] = {"name": "blog", "server_id": SERVER_ID, "domain": "blog.example.com"}
+APP_UPDATE: dict[str, Any] = {"domain": "www.blog.example.com"}
+APP: dict[str, Any] = {
     "id": APP_ID,
     "created": _STAMP,
     "updated": _STAMP,
@@ -60,7 +65,11 @@ APP = {
     "current_version": None,
     "status": "new",
 }
-VERSION_CREATE = {"app_id": APP_ID, "version_number": "1.4.0", "notes": "adds comments"}
+VERSION_CREATE: dict[str, Any] = {
+    "app_id": APP_ID,
+    "version_number": "1.4.0",
+    "notes": "adds comments",
+}
 VERSION: dict[str, Any] = {
     "id": VERSION_ID,
     "created": _STAMP,
@@ -76,7 +85,7 @@ VERSION: dict[str, Any] = {
     "uploaded_at": None,
 }
 ZIP_SHA256 = "9f2c4e1b7a0d3c5e8f6a2b4d1c3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a2b4c6d8e"
-VERSION_WITH_ZIP = VERSION | {
+VERSION_WITH_ZIP: dict[str, Any] = VERSION | {
     "updated": "2026-01-01T12:05:00Z",
     "deployment_zip": f"sha256:{ZIP_SHA256}",
     "zip_sha256": ZIP_SHA256,
@@ -85,8 +94,12 @@ VERSION_WITH_ZIP = VERSION | {
     "zip_migrations": ["1700000000_init.js", "1700000100_comments.js"],
     "uploaded_at": "2026-01-01T12:05:00Z",
 }
-VERSION_FORM = {"app_id": APP_ID, "version_number": "1.4.0", "notes": "adds comments"}
-HEALTH = {
+VERSION_FORM: dict[str, Any] = {
+    "app_id": APP_ID,
+    "version_number": "1.4.0",
+    "notes": "adds comments",
+}
+HEALTH: dict[str, Any] = {
     "view": "full",
     "status": "ok",
     "version": "0.1.0",
@@ -95,7 +108,7 @@ HEALTH = {
         {"name": "storage", "status": "ok", "detail": "80000 MiB free (threshold 512 MiB)"},
     ],
 }
-HEALTH_PUBLIC = {
+HEALTH_PUBLIC: dict[str, Any] = {
     "view": "summary",
     "status": "ok",
     "components": [{"name": "database", "status": "ok"}, {"name": "storage", "status": "ok"}],
@@ -120,19 +133,19 @@ TASK_QUEUED: dict[str, Any] = {
     "result": None,
     "event_count": 0,
 }
-TASK_RUNNING = TASK_QUEUED | {
+TASK_RUNNING: dict[str, Any] = TASK_QUEUED | {
     "status": "running",
     "progress": 40,
     "step": "Install packages",
     "started_at": "2026-01-01T12:00:01Z",
 }
-TASK_CANCELLED = TASK_QUEUED | {
+TASK_CANCELLED: dict[str, Any] = TASK_QUEUED | {
     "status": "cancelled",
     "finished_at": "2026-01-01T12:00:02Z",
     "error": {"code": "cancelled", "message": "cancelled before it started"},
     "event_count": 3,
 }
-TASK_EVENTS = [
+TASK_EVENTS: list[dict[str, Any]] = [
     {"type": "task_status", "task_id": TASK_ID, "seq": 1, "created": _STAMP, "status": "queued",
      "error": None},
     {"type": "task_status", "task_id": TASK_ID, "seq": 2, "created": _STAMP, "status": "running",
@@ -141,10 +154,10 @@ TASK_EVENTS = [
      "task": "Install packages", "action": "ansible.builtin.apt", "outcome": "changed",
      "message": ""},
 ]  # fmt: skip
-PACKAGES = {"packages": ["htop", "sqlite3"]}
+PACKAGES: dict[str, Any] = {"packages": ["htop", "sqlite3"]}
 DEPLOYMENT_ID = "01JH8ZB3C4D5E6F7G8H9J0K1M2"
-DEPLOY = {"version_id": VERSION_ID}
-ROLLBACK = {"restore_data": False}
+DEPLOY: dict[str, Any] = {"version_id": VERSION_ID}
+ROLLBACK: dict[str, Any] = {"restore_data": False}
 DEPLOYMENT_QUEUED: dict[str, Any] = {
     "id": DEPLOYMENT_ID,
     "created": _STAMP,
@@ -169,7 +182,7 @@ DEPLOYMENT_QUEUED: dict[str, Any] = {
     "error_code": None,
     "error_message": None,
 }
-DEPLOYMENT_SUCCEEDED = DEPLOYMENT_QUEUED | {
+DEPLOYMENT_SUCCEEDED: dict[str, Any] = DEPLOYMENT_QUEUED | {
     "status": "succeeded",
     "started_at": "2026-01-01T12:00:01Z",
     "completed_at": "2026-01-01T12:00:05Z",
@@ -178,7 +191,7 @@ DEPLOYMENT_SUCCEEDED = DEPLOYMENT_QUEUED | {
     "snapshot": "/opt/pocketbase/blog/backups/01JH8ZB3C4D5E6F7G8H9J0K1M2",
     "logs": "12:00:01 deploy of release 1.4.0 started\n12:00:05 deployed and healthy",
 }
-DEPLOYMENT_STATE = {
+DEPLOYMENT_STATE: dict[str, Any] = {
     "id": DEPLOYMENT_ID,
     "status": "running",
     "percent": 60,
@@ -192,7 +205,7 @@ DEPLOYMENT_STATE = {
     "error_message": None,
 }
 _DURATIONS = {"p50_seconds": 4.2, "p95_seconds": 7.9}
-DEPLOYMENT_STATS = {
+DEPLOYMENT_STATS: dict[str, Any] = {
     "since": "2025-12-02T12:00:00Z",
     "until": _STAMP,
     "total": 10,
@@ -204,9 +217,9 @@ DEPLOYMENT_STATS = {
          "success_rate": 0.9, "duration": _DURATIONS},
     ],
 }  # fmt: skip
-LOCKDOWN = {"extra_ports": [8443]}
-RESTART = {"action": "restart"}
-UNIT = {
+LOCKDOWN: dict[str, Any] = {"extra_ports": [8443]}
+RESTART: dict[str, Any] = {"action": "restart"}
+UNIT: dict[str, Any] = {
     "app_id": APP_ID,
     "unit": "pocketbase-blog.service",
     "load_state": "loaded",
@@ -218,8 +231,12 @@ UNIT = {
     "restart_count": 0,
     "enabled": "enabled",
 }
-LOG_LINE = {"time": _STAMP, "priority": 6, "message": "Server started at http://127.0.0.1:8090"}
-AUDIT_WITH_AGE = {
+LOG_LINE: dict[str, Any] = {
+    "time": _STAMP,
+    "priority": 6,
+    "message": "Server started at http://127.0.0.1:8090",
+}
+AUDIT_WITH_AGE: dict[str, Any] = {
     "report": {
         "id": "01JH8ZA2B3C4D5E6F7G8H9J0K1",
         "server_id": SERVER_ID,
@@ -365,7 +382,7 @@ class ZipUploadOperation(Operation):
     """The upload's body, as one raw binary type (generators break on a choice of bodies)."""
 
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(
+        self.request_body: RequestBody | Reference | None = RequestBody(
             required=True,
             description="The app zip's bytes. The server also takes them as `application/zip` "
             "or `application/x-zip-compressed`, or as the `file` part of a "
@@ -380,7 +397,7 @@ class VersionFormOperation(Operation):
 
     def __post_init__(self) -> None:
         fields = ["app_id", "version_number", "notes"]
-        self.request_body = RequestBody(
+        self.request_body: RequestBody | Reference | None = RequestBody(
             required=True,
             description="The version's fields and its zip as the part `file`, in any order.",
             content={_FORM: _form(fields, ["app_id", "version_number"], VERSION_FORM)},
@@ -458,10 +475,12 @@ class ZipDownloadOperation(Operation):
             "200": ("The whole zip", _DOWNLOAD_HEADERS),
             "206": ("The requested bytes of the zip", ranged),
         }
+        responses: dict[str, OpenAPIResponse | Reference] = dict(self.responses or {})
         for status, (description, headers) in answers.items():
             content = {
                 media_type: OpenAPIMediaType(schema=_binary("the zip's bytes"))
                 for media_type in (_OCTETS, "application/zip")
             }
             response = OpenAPIResponse(description=description, headers=headers, content=content)
-            self.responses = (self.responses or {}) | {status: response}
+            responses[status] = response
+        self.responses: dict[str, OpenAPIResponse | Reference] | None = responses

@@ -20,6 +20,7 @@ from litestar.status_codes import (
     HTTP_504_GATEWAY_TIMEOUT,
     HTTP_507_INSUFFICIENT_STORAGE,
 )
+from litestar.types import ExceptionHandlersMap
 
 from pbdeployer import errors
 from pbdeployer.api.schemas import ErrorBody, ErrorDetail, ErrorInfo
@@ -36,7 +37,7 @@ from pbdeployer.errors import (
 )
 from pbdeployer.services import RejectCode
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 _STATUS_BY_ERROR: list[tuple[type[PbDeployerError], int]] = [
     (NotFound, HTTP_404_NOT_FOUND),
@@ -145,7 +146,7 @@ def error_codes() -> tuple[str, ...]:
     )
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PbDeployerError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,

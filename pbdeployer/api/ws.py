@@ -137,7 +137,7 @@ class Outbox:
     def __init__(self, size: int = BUFFER_SIZE, patience: float = SLOW_SECONDS) -> None:
         self.size = size
         self.patience = patience
-        self.overflowed = False
+        self.overflowed: bool = False
         self._items: deque[ServerMessage] = deque()
         self._aside: dict[str, Event] = {}
         self._ready = asyncio.Event()

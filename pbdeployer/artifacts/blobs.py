@@ -47,7 +47,7 @@ class BlobStore:
     """Zips stored by sha256 under ``root``; safe for concurrent uploads of the same content."""
 
     def __init__(self, root: Path, *, min_free_bytes: int = 0) -> None:
-        self.root = root.absolute()  # staged files are recognised by their absolute path
+        self.root: Path = root.absolute()  # staged files are recognised by their absolute path
         self._tmp = self.root / "tmp"
         self._blobs = self.root / "sha256"
         self._min_free_bytes = min_free_bytes

@@ -41,7 +41,7 @@ def cli(ctx: click.Context, api: str | None, data_dir: Path | None, as_json: boo
     ctx.obj = Options(api=api, data_dir=data_dir, json=as_json)
 
 
-for command in (
+for _command in (
     servers.servers,
     apps.apps,
     versions.versions,
@@ -53,7 +53,7 @@ for command in (
     tasks.show_task,
     tasks.cancel,
 ):
-    cli.add_command(command)
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

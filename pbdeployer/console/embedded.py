@@ -36,7 +36,7 @@ from pbdeployer.settings import Settings
 class EmbeddedTarget:
     def __init__(self, deployer: Deployer) -> None:
         self._d = deployer
-        self.where = f"data dir {deployer.settings.data_dir}"
+        self.where: str = f"data dir {deployer.settings.data_dir}"
 
     @classmethod
     async def open(cls, settings: Settings) -> EmbeddedTarget:

@@ -39,8 +39,8 @@ def text(value: object) -> str:
 class Output:
     def __init__(self, *, json: bool) -> None:
         self.json = json
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.errors = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.console: Console = Console(highlight=False, soft_wrap=True)
+        self.errors: Console = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def data(self, value: Any) -> None:
         """``value`` (structs, lists of them) as one JSON document on stdout."""

@@ -21,7 +21,7 @@ from pbdeployer.models.task_events import TaskEvent, TaskFinished
 from pbdeployer.models.tasks import Task
 from pbdeployer.store.events import TaskEventRepository
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder(TaskEvent)
 
 

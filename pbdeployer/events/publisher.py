@@ -31,7 +31,7 @@ class Publisher(Protocol):
 class _MemorySubscription:
     def __init__(self, owner: MemoryPublisher, topics: Sequence[str]) -> None:
         self._owner = owner
-        self.topics = tuple(topics)
+        self.topics: tuple[str, ...] = tuple(topics)
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
 
     async def messages(self) -> AsyncIterator[bytes]:

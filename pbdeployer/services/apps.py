@@ -21,6 +21,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.artifacts import VersionZips
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
@@ -62,6 +63,7 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "app"
 
 
+@typed_inputs
 class AppService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
@@ -71,6 +73,7 @@ class AppService:
         self._placing = asyncio.Lock()
 
     async def create(self, data: AppCreate) -> App:
+        """Place a new app on a server (port, remote path and unit derived when not given)."""
         _validate(data)
         await self._ensure_server(data.server_id)
         async with self._placing:
@@ -100,16 +103,19 @@ class AppService:
         )
 
     async def get(self, app_id: str) -> App:
+        """The app, or ``NotFound``."""
         return await self._store.apps.get(app_id)
 
     async def list(
         self, flt: AppFilter | None = None, page: PageRequest | None = None
     ) -> Page[App]:
+        """Apps matching ``flt`` (server, status, name search), one page at a time."""
         request = checked_page(page or PageRequest())
         items, total = await self._store.apps.list(flt or AppFilter(), request)
         return make_page(items, request, total)
 
     async def update(self, app_id: str, changes: AppUpdate) -> App:
+        """Change the given fields (validated like ``create``); the rest stay as they are."""
         _validate(changes)
         current = await self._store.apps.get(app_id)
         values: dict[str, Any] = msgspec.to_builtins(changes)

@@ -113,7 +113,7 @@ class VersionZips:
     def __init__(self, blobs: BlobStore, versions: VersionRepository, policy: ZipPolicy) -> None:
         self.blobs = blobs
         self.policy = policy
-        self.lock = asyncio.Lock()
+        self.lock: asyncio.Lock = asyncio.Lock()
         self._versions = versions
 
     @contextlib.asynccontextmanager

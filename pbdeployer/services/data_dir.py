@@ -51,7 +51,7 @@ class DataDirLock:
     """The exclusive lock on a data dir; ``acquire`` raises ``DataDirLocked`` naming the pid."""
 
     def __init__(self, root: Path) -> None:
-        self.path = root / LOCK_FILE
+        self.path: Path = root / LOCK_FILE
         self._fd: int | None = None
 
     @property

@@ -8,6 +8,7 @@ is released on every end: success, failure, cancel, and recovery after a crash.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,7 @@ from pbdeployer.models.ids import new_id
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import TaskKind, TaskSpec, TaskStatus
 from pbdeployer.plays.deploy import release_name
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.deployment_stats import deployment_stats
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.tasks import TaskQueue
@@ -41,12 +43,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@typed_inputs
 class DeploymentService:
     """What callers do with deployments; the work itself runs as a task."""
 
     def __init__(self, store: Store, queue: TaskQueue) -> None:
         self._store = store
         self._queue = queue
+        self._settled: dict[str, Deployment] = {}
+        """Deployments ``settle_after_stop`` marked interrupted, for waiters while it closes."""
 
     async def deploy(self, app_id: str, version_id: str) -> Deployment:
         """Queue a deployment of ``version_id`` to the app; 409 while another one runs."""
@@ -86,11 +91,14 @@ class DeploymentService:
         return await self.get(deployment_id)
 
     async def get(self, deployment_id: str) -> Deployment:
+        """The deployment with its live progress while it runs, or ``NotFound``."""
         return await self._live(await self._store.deployments.get(deployment_id))
 
     async def list(
-        self, flt: DeploymentFilter, page: PageRequest | None = None
+        self, flt: DeploymentFilter | None = None, page: PageRequest | None = None
     ) -> Page[Deployment]:
+        """Deployments, oldest first, with a running one's live progress."""
+        flt = flt or DeploymentFilter()
         request = checked_page(page or PageRequest())
         checked_moments(since=flt.since)
         items, total = await self._store.deployments.list(flt, request)
@@ -158,10 +166,39 @@ class DeploymentService:
             yield event
 
     async def wait(self, deployment_id: str) -> Deployment:
-        """Follow the deployment to its end and return its final record."""
+        """Follow the deployment to its end and return its final record (never an active one).
+
+        A deployment whose task ended without recording its end (its ``Deployer`` closed
+        meanwhile) is returned once ``close`` marked it ``interrupted``.
+        """
         async for _ in self.events(deployment_id):
             pass
-        return await self._store.deployments.get(deployment_id)
+        deployment = await self._store.deployments.get(deployment_id)
+        while deployment.status.active:
+            await asyncio.sleep(_SETTLE_POLL_SECONDS)
+            if deployment_id in self._settled:  # the database may be closing now
+                return self._settled[deployment_id]
+            deployment = await self._store.deployments.get(deployment_id)
+        return deployment
+
+    async def settle_after_stop(self) -> tuple[Deployment, ...]:
+        """When the task queue stopped: a deployment left running is recorded ``interrupted``.
+
+        It keeps its app's deploy lock, so the next start recovers the host (the app goes
+        back on its previous release) before another deploy of that app can begin. A queued
+        deployment stays queued and runs at the next start.
+        """
+        settled = []
+        for deployment in await self._store.deployments.with_status([DeploymentStatus.RUNNING]):
+            now = _now()
+            interrupted = msgspec.structs.replace(
+                deployment, status=DeploymentStatus.INTERRUPTED, updated=now, completed_at=now,
+                step=DeploymentStatus.INTERRUPTED.value, error_code="interrupted",
+                error_message=_CLOSED_MESSAGE,
+            )  # fmt: skip
+            settled.append(await self._store.deployments.save(interrupted))
+            self._settled[interrupted.id] = interrupted
+        return tuple(settled)
 
     async def recover_interrupted(self) -> None:
         """After a restart: deployments the old process left mid-way are finished safely.
@@ -170,7 +207,13 @@ class DeploymentService:
         gets a ``deploy_recover`` task that puts the app back on its previous release.
         """
         active = [DeploymentStatus.QUEUED, DeploymentStatus.RUNNING]
-        for deployment in await self._store.deployments.with_status(active):
+        left = await self._store.deployments.with_status(active)
+        closed = [  # interrupted by a close, still holding the lock: not recovered yet
+            d
+            for d in await self._store.deployments.holding_locks()
+            if d.status is DeploymentStatus.INTERRUPTED
+        ]
+        for deployment in [*left, *closed]:
             task = None if deployment.task_id is None else await self._queue.get(deployment.task_id)
             if task is not None and not task.status.finished:
                 continue  # still queued: it runs as usual
@@ -269,6 +312,13 @@ class DeploymentService:
         app = await self._store.apps.get(deployment.app_id)
         status = AppStatus.RUNNING if app.current_version else AppStatus.NEW
         await self._store.apps.change(app.id, {"status": status, "updated": _now()})
+
+
+_SETTLE_POLL_SECONDS = 0.2
+_CLOSED_MESSAGE = (
+    "the deployer closed during this deployment; its next start puts the app back on its "
+    "previous release"
+)
 
 
 def _task_spec(deployment: Deployment) -> TaskSpec:

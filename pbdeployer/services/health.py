@@ -8,6 +8,7 @@ from importlib.metadata import version
 
 from pbdeployer.models import ComponentHealth, HealthReport, HealthStatus
 from pbdeployer.runner import Runner
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import HostRuns
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database
@@ -15,6 +16,7 @@ from pbdeployer.store import Database
 _RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.DOWN: 2}
 
 
+@typed_inputs
 class HealthService:
     def __init__(
         self, settings: Settings, database: Database, runner: Runner, runs: HostRuns
@@ -25,6 +27,7 @@ class HealthService:
         self._runs = runs
 
     async def report(self) -> HealthReport:
+        """The control plane's health: its database, storage and SSH set-up; the worst decides."""
         components = [await self._database_health(), self._storage_health(), self._ssh_health()]
         overall = max((c.status for c in components), key=_RANK.__getitem__)
         return HealthReport(status=overall, version=version("pbdeployer"), components=components)

@@ -38,6 +38,7 @@ from pbdeployer.models import (
 from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskSpec, TaskStatus
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.security import SecurityService
@@ -75,6 +76,7 @@ def _task_error(task: Task) -> PbDeployerError:
     return error
 
 
+@typed_inputs
 class HostTasks:
     """Host operations as tasks: checks the request, queues the task, waits for reads."""
 
@@ -97,10 +99,12 @@ class HostTasks:
         self.queue = queue
         self.read_timeout = read_timeout
 
-    async def list_tasks(self, flt: TaskFilter, page: PageRequest | None = None) -> Page[Task]:
+    async def list_tasks(
+        self, flt: TaskFilter | None = None, page: PageRequest | None = None
+    ) -> Page[Task]:
         """Stored tasks, oldest first (a running task's progress is the queue's to tell)."""
         request = checked_page(page or PageRequest())
-        items, total = await self._records.list(flt, request)
+        items, total = await self._records.list(flt or TaskFilter(), request)
         return make_page(items, request, total)
 
     async def stored_events(self, task_id: str, after: int, limit: int) -> list[TaskEvent]:
@@ -109,48 +113,58 @@ class HostTasks:
         return (await self._events.after(task_id, after))[:limit]
 
     async def setup(self, server_id: str, packages: Sequence[str]) -> Task:
+        """Queue a full setup (app user and packages) as a background task."""
         extra = checked_list("packages", packages, check_package_name)
         return await self._submit(TaskKind.SETUP, server_id, params={"extra_packages": extra})
 
     async def setup_user(self, server_id: str) -> Task:
+        """Queue the app user's setup as a background task."""
         return await self._submit(TaskKind.SETUP_USER, server_id)
 
     async def setup_packages(self, server_id: str, packages: Sequence[str]) -> Task:
+        """Queue a package install as a background task."""
         extra = checked_list("packages", packages, check_package_name)
         return await self._submit(
             TaskKind.SETUP_PACKAGES, server_id, params={"extra_packages": extra}
         )
 
     async def lockdown(self, server_id: str, extra_ports: Sequence[int]) -> Task:
+        """Queue a lockdown (``extra_ports`` stay open) as a background task."""
         ports = checked_list("extra_ports", extra_ports, check_port)
         return await self._submit(TaskKind.LOCKDOWN, server_id, params={"extra_ports": ports})
 
     async def audit(self, server_id: str) -> Task:
+        """Queue a read-only security audit as a background task."""
         return await self._submit(TaskKind.AUDIT, server_id)
 
     async def latest_audit(self, server_id: str) -> AuditWithAge:
+        """The server's last audit report and how old it is."""
         report = await self._security.latest_audit(server_id)
         age = (datetime.now(UTC) - report.created).total_seconds()
         return AuditWithAge(report=report, age_seconds=round(max(age, 0.0), 3))
 
     async def control(self, server_id: str, name: str, action: str) -> Task:
+        """Queue a start/stop/restart... of a managed unit as a background task."""
         app = await self._app(server_id, name)
         return await self._submit(
             TaskKind.SERVICE_CONTROL, server_id, app.id, params={"action": action}
         )
 
     async def units(self, server_id: str) -> list[UnitStatus]:
+        """Every unit pbdeployer manages on the server, read now."""
         apps = await self._apps(server_id)
         reads = [self._read(TaskKind.SERVICE_STATUS, app, {}, UnitStatus) for app in apps]
         return list(await asyncio.gather(*reads))
 
     async def unit(self, server_id: str, name: str) -> UnitStatus:
+        """One managed unit of the server, read now."""
         app = await self._app(server_id, name)
         return await self._read(TaskKind.SERVICE_STATUS, app, {}, UnitStatus)
 
     async def logs(
         self, server_id: str, name: str, lines: int, since: datetime | None
     ) -> list[LogLine]:
+        """A managed unit's latest journal lines, read now."""
         checked_moments(since=since)
         app = await self._app(server_id, name)
         params = {"lines": lines, "since": since.isoformat() if since else None}

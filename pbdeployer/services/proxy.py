@@ -6,11 +6,13 @@ from pbdeployer import plays
 from pbdeployer.errors import InvalidInput
 from pbdeployer.models.run import RunResult
 from pbdeployer.models.tasks import Task, TaskKind
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.services.tasks import TaskContext, TaskHandler
 from pbdeployer.store import Store
 
 
+@typed_inputs
 class ProxySites:
     """Writes an app's site when it has a domain and removes it when it has none, so a
     changed or dropped domain never leaves the proxy serving the old one."""

@@ -102,9 +102,9 @@ class ReleaseTracker:
         self._ctx = ctx
         self._deployment = deployment
         self.report: ReleaseReport | None = None
-        self.switch_started = False
-        self.reached_host = False
-        self.percent = 0
+        self.switch_started: bool = False
+        self.reached_host: bool = False
+        self.percent: int = 0
         self.lines: list[str] = []
 
     def note(self, text: str) -> None:

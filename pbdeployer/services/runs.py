@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -11,6 +12,19 @@ from pbdeployer.models.run import PlaybookInvocation, RunCredentials, RunEvent, 
 from pbdeployer.runner import RunHandle, Runner
 
 EventCallback = Callable[[RunEvent], None]
+STOP_WAIT_SECONDS = 10.0
+"""How long a stopped run may take to end; its processes are killed within about a second."""
+
+
+async def stop_run(handle: RunHandle) -> None:
+    """Cancel the run and wait (bounded, even while being cancelled) until it has ended."""
+    if handle.done:
+        return
+    handle.cancel()
+    ended = asyncio.ensure_future(handle.wait())
+    await asyncio.wait({ended}, timeout=STOP_WAIT_SECONDS)
+    if not ended.done():
+        ended.cancel()
 
 
 class HostRuns:
@@ -47,6 +61,11 @@ class HostRuns:
             raise
         except RunFailed:
             self._note(server, reachable=True, message="reached; a task failed")
+            raise
+        except BaseException:
+            # The caller stopped waiting (a cancel, a timeout, a raising ``on_event``): the run
+            # must not go on changing the host unobserved, nor outlive a script that exits.
+            await stop_run(handle)
             raise
         self._note(server, reachable=True, message="reached")
         return result

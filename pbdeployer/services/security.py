@@ -15,6 +15,7 @@ from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.run import RunResult
 from pbdeployer.plays import audit as audit_plays
 from pbdeployer.plays import lockdown as lockdown_plays
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
 from pbdeployer.validation import check_port, checked_list
@@ -26,6 +27,7 @@ class _ReportBody(msgspec.Struct, frozen=True, kw_only=True):
     findings: list[dict[str, Any]]
 
 
+@typed_inputs
 class SecurityService:
     def __init__(self, store: Store, runs: HostRuns) -> None:
         self._store = store
@@ -59,6 +61,7 @@ class SecurityService:
         return await self._store.audits.add(report)
 
     async def latest_audit(self, server_id: str) -> AuditReport:
+        """The server's last stored audit report; ``NotFound`` before its first audit."""
         await self._store.servers.get(server_id)
         report = await self._store.audits.latest(server_id)
         if report is None:

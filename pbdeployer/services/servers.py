@@ -17,6 +17,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
 from pbdeployer.validation import (
@@ -42,11 +43,13 @@ def _validate(data: ServerCreate | ServerUpdate) -> None:
     problems.raise_if_any()
 
 
+@typed_inputs
 class ServerService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
     async def create(self, data: ServerCreate) -> Server:
+        """Add a server after validating every field; ``Conflict`` when the name is taken."""
         _validate(data)
         await self._ensure_name_free(data.name)
         now = datetime.now(UTC)
@@ -61,16 +64,19 @@ class ServerService:
         return await self._store.servers.add(server)
 
     async def get(self, server_id: str) -> Server:
+        """The server, or ``NotFound``."""
         return await self._store.servers.get(server_id)
 
     async def list(
         self, flt: ServerFilter | None = None, page: PageRequest | None = None
     ) -> Page[Server]:
+        """Servers matching ``flt`` (name search), one page at a time."""
         request = checked_page(page or PageRequest())
         items, total = await self._store.servers.list(flt or ServerFilter(), request)
         return make_page(items, request, total)
 
     async def update(self, server_id: str, changes: ServerUpdate) -> Server:
+        """Change the given fields (validated like ``create``); the rest stay as they are."""
         _validate(changes)
         current = await self._store.servers.get(server_id)
         values = msgspec.to_builtins(changes)
@@ -82,6 +88,7 @@ class ServerService:
         return await self._store.servers.change(server_id, values)
 
     async def delete(self, server_id: str) -> None:
+        """Remove the server; ``Conflict`` while apps are placed on it."""
         await self._store.servers.get(server_id)
         apps = await self._store.apps.count_on_server(server_id)
         if apps:

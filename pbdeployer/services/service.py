@@ -14,6 +14,7 @@ from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.run import PlaybookInvocation, RunResult
 from pbdeployer.plays import service as plays
 from pbdeployer.plays.service import ServiceAction
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
 
@@ -26,6 +27,7 @@ _STATUS_AFTER = {
 }
 
 
+@typed_inputs
 class ServiceControl:
     def __init__(self, store: Store, runs: HostRuns) -> None:
         self._store = store
@@ -40,6 +42,7 @@ class ServiceControl:
         return [await self.status(app.id) for app in apps]
 
     async def status(self, app_id: str) -> UnitStatus:
+        """The app's systemd unit as the host reports it now."""
         app, server = await self._app_and_server(app_id)
         facts = await self._read(plays.status(app, server), server, plays.SERVICE_STATUS_FACT)
         return unit_status(app.id, facts)
@@ -47,6 +50,7 @@ class ServiceControl:
     async def logs(
         self, app_id: str, lines: int = 100, since: datetime | None = None
     ) -> list[LogLine]:
+        """The app unit's latest journal lines (``lines`` of them, oldest first)."""
         if not 1 <= lines <= MAX_LOG_LINES:
             raise InvalidInput.single("lines", f"must be between 1 and {MAX_LOG_LINES}")
         app, server = await self._app_and_server(app_id)
@@ -58,6 +62,7 @@ class ServiceControl:
     async def control(
         self, app_id: str, action: ServiceAction, on_event: EventCallback | None = None
     ) -> RunResult:
+        """Start, stop, restart, reload, enable or disable the app's unit; awaits the run."""
         app, server = await self._app_and_server(app_id)
         result = await self._runs.run(plays.control(app, server, action), server, on_event)
         if action in _STATUS_AFTER:

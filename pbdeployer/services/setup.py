@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from pbdeployer.models.run import RunResult
 from pbdeployer.plays import setup as plays
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.store import Store
 from pbdeployer.validation import check_package_name, checked_list
 
 
+@typed_inputs
 class SetupService:
     def __init__(self, store: Store, runs: HostRuns) -> None:
         self._store = store
@@ -33,6 +35,7 @@ class SetupService:
         return result
 
     async def setup_user(self, server_id: str, on_event: EventCallback | None = None) -> RunResult:
+        """Create the app user with its key and limited sudo; awaits the run."""
         server = await self._store.servers.get(server_id)
         return await self._runs.run(plays.setup_user(server), server, on_event)
 
@@ -42,6 +45,7 @@ class SetupService:
         extra_packages: Sequence[str] = (),
         on_event: EventCallback | None = None,
     ) -> RunResult:
+        """Install the base packages plus ``extra_packages``; awaits the run."""
         packages = checked_list("packages", extra_packages, check_package_name)
         server = await self._store.servers.get(server_id)
         return await self._runs.run(plays.setup_packages(packages), server, on_event)

@@ -28,12 +28,14 @@ from pbdeployer.models.tasks import (
     TaskSpec,
     TaskStatus,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.tasks import TaskContext, TaskHandler, body_context
 from pbdeployer.store.tasks import TaskRepository
 
-log = logging.getLogger(__name__)
-CANCEL_WAIT_SECONDS = 10.0
-"""After a cancel at shutdown, how long a body may take to stop before it is torn down."""
+log: logging.Logger = logging.getLogger(__name__)
+CANCEL_WAIT_SECONDS = 3.0
+"""After a cancel at shutdown, how long a body may take to stop before it is torn down
+(and as long again for a torn-down body to end): ``stop`` returns within ``grace`` + 6 s."""
 PROGRESS_SAVE_SECONDS = 1.0
 """How often a running task's percent and step, when they changed, are written to its row."""
 
@@ -84,6 +86,7 @@ def _outcome(
     return TaskStatus.FAILED, TaskError(code="internal_error", message=message), None
 
 
+@typed_inputs
 class InProcessTaskQueue:
     """The embedded ``TaskQueue``: persisted tasks, asyncio workers, one event log."""
 
@@ -144,6 +147,7 @@ class InProcessTaskQueue:
         await self._log.stop()
 
     async def submit(self, spec: TaskSpec) -> Task:
+        """Persist a task as queued and start it when a worker (and its server) is free."""
         if not self._open:
             raise Conflict("the task queue is not running; start it or wait for the restart")
         if spec.kind not in self._handlers:
@@ -186,12 +190,14 @@ class InProcessTaskQueue:
         return self._live(running)
 
     async def get(self, task_id: str) -> Task:
+        """The task with its live progress while it runs, or ``NotFound``."""
         running = self._running.get(task_id)
         if running is not None and not running.ending:
             return self._live(running)
         return await self._tasks.get(task_id)
 
     async def events(self, task_id: str, after_seq: int = 0) -> AsyncIterator[TaskEvent]:
+        """The task's events after ``after_seq``, stored then live, up to its final event."""
         await self.get(task_id)  # NotFound before anything else
         async for event in self._log.follow(task_id, after_seq):
             yield event

@@ -45,8 +45,8 @@ class TaskContext:
 
     def __init__(self, task: Task, log: EventLog) -> None:
         self.task = task
-        self.percent = 0
-        self.step = ""
+        self.percent: int = 0
+        self.step: str = ""
         self._log = log
         self._topics = task_topics(task)
         self._cancel_hook: CancelHook | None = None

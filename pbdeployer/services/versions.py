@@ -23,6 +23,7 @@ from pbdeployer.models import (
     make_page,
     new_id,
 )
+from pbdeployer.services._typed import typed_inputs
 from pbdeployer.services.artifacts import ReceivedZip, VersionZips, ZipSource, copy_out
 from pbdeployer.services.paging import checked_page
 from pbdeployer.store import Store
@@ -55,12 +56,14 @@ class _Given:
         return self._data
 
 
+@typed_inputs
 class VersionService:
     def __init__(self, store: Store, zips: VersionZips) -> None:
         self._store = store
         self._zips = zips
 
     async def create(self, data: VersionCreate) -> Version:
+        """Record a new version of an app, without its zip yet (see ``upload``)."""
         return await self._store.versions.add(await self._new_version(data))
 
     async def create_with_zip(self, data: VersionCreate | LateFields, source: ZipSource) -> Version:
@@ -121,11 +124,13 @@ class VersionService:
         return await copy_out(await self.stored_zip(version_id), dest)
 
     async def get(self, version_id: str) -> Version:
+        """The version, or ``NotFound``."""
         return await self._store.versions.get(version_id)
 
     async def list(
         self, flt: VersionFilter | None = None, page: PageRequest | None = None
     ) -> Page[Version]:
+        """Versions matching ``flt`` (app), one page at a time."""
         request = checked_page(page or PageRequest())
         items, total = await self._store.versions.list(flt or VersionFilter(), request)
         return make_page(items, request, total)
@@ -134,7 +139,7 @@ class VersionService:
         """Refused while live or deploying; its zip goes when no other version shares it."""
         version = await self._store.versions.get(version_id)
         app = await self._store.apps.get(version.app_id)
-        if app.current_version == version.version_number:
+        if app.current_version == version.id:
             raise Conflict(f"version '{version.version_number}' is the app's current version")
         async with self._zips.lock:
             current = await self._store.versions.get(version_id)

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import URL, Connection, event, make_url, pool, text
 from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_dbapi_connection,
@@ -190,6 +188,11 @@ def _check_file(path: str, *, create: bool) -> None:
 
 
 def _upgrade_to_head(conn: Connection) -> None:
+    # Imported here, when a database is opened, not with the library: alembic is about a
+    # third of ``from pbdeployer import Deployer``, and tools that never migrate don't pay.
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     location = resources.files("pbdeployer.store") / "migrations"
     config.set_main_option("script_location", str(location))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbdeployer.errors import DeploymentLocked
@@ -16,7 +16,7 @@ from pbdeployer.store.repository import Repository
 
 
 class DeploymentRepository(Repository[Deployment]):
-    table = tables.deployments
+    table: Table = tables.deployments
     model = Deployment
     noun = "deployment"
 
@@ -79,7 +79,8 @@ class DeploymentRepository(Repository[Deployment]):
             holder = await self.lock_holder(deployment.app_id)
             raise DeploymentLocked(
                 f"app '{deployment.app_id}' is being deployed by deployment '{holder}';"
-                " wait for it to end or cancel it"
+                " wait for it to end or cancel it",
+                holder=holder,
             ) from exc
         return deployment
 
@@ -88,6 +89,15 @@ class DeploymentRepository(Repository[Deployment]):
         async with self.engine.connect() as conn:
             query = select(lock.c.deployment_id).where(lock.c.app_id == app_id)
             return (await conn.execute(query)).scalar_one_or_none()
+
+    async def holding_locks(self) -> builtins.list[Deployment]:
+        """Deployments that hold their app's deploy lock, whatever their status says."""
+        lock = tables.deploy_locks
+        held = select(lock.c.deployment_id)
+        query = select(self.table).where(self.table.c.id.in_(held)).order_by(self.table.c.id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._to_model(row) for row in rows]
 
     async def save(self, deployment: Deployment) -> Deployment:
         values = _values(deployment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pbdeployer.errors import Conflict, DeploymentLocked, NotFound
@@ -31,7 +31,7 @@ def _name_contains(column: ColumnElement[str], q: str) -> ColumnElement[bool]:
 
 
 class ServerRepository(Repository[Server]):
-    table = tables.servers
+    table: Table = tables.servers
     model = Server
     noun = "server"
 
@@ -44,7 +44,7 @@ class ServerRepository(Repository[Server]):
 
 
 class AppRepository(Repository[App]):
-    table = tables.apps
+    table: Table = tables.apps
     model = App
     noun = "app"
 
@@ -101,7 +101,8 @@ class AppRepository(Repository[App]):
             holder = select(locks.c.deployment_id).where(locks.c.app_id == app_id)
             if (busy := (await conn.execute(holder)).scalar_one_or_none()) is not None:
                 raise DeploymentLocked(
-                    f"app '{app_id}' is being deployed by deployment '{busy}'; wait or cancel it"
+                    f"app '{app_id}' is being deployed by deployment '{busy}'; wait or cancel it",
+                    holder=busy,
                 )
             await conn.execute(
                 delete(tables.deployments).where(tables.deployments.c.app_id == app_id)
@@ -112,7 +113,7 @@ class AppRepository(Repository[App]):
 
 
 class VersionRepository(Repository[Version]):
-    table = tables.versions
+    table: Table = tables.versions
     model = Version
     noun = "version"
 
@@ -136,13 +137,18 @@ class VersionRepository(Repository[Version]):
     ) -> None:
         """Delete a version and its finished deployments, in one transaction.
 
-        Refused while a deployment of it is in an ``active`` state; checking inside the same
-        transaction keeps a deployment queued meanwhile from losing its version.
+        Refused while it is an app's current version or a deployment of it is in an
+        ``active`` state; checking inside the same transaction keeps a deployment finished or
+        queued meanwhile from losing its version.
         """
         runs = tables.deployments
         mine = runs.c.version_id == version_id
         busy = mine & runs.c.status.in_([status.value for status in active])
+        live = tables.apps.c.current_version == version_id
         async with self.engine.begin() as conn:
+            serving = select(func.count()).select_from(tables.apps).where(live)
+            if (await conn.execute(serving)).scalar_one():
+                raise Conflict(f"version '{version_id}' is its app's current version")
             counter = select(func.count()).select_from(runs).where(busy)
             if (await conn.execute(counter)).scalar_one():
                 raise Conflict(
@@ -158,10 +164,10 @@ class Store:
     """Every repository over one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.audits = AuditRepository(engine)
-        self.tasks = TaskRepository(engine)
-        self.task_events = TaskEventRepository(engine)
-        self.servers = ServerRepository(engine)
-        self.apps = AppRepository(engine)
-        self.versions = VersionRepository(engine)
-        self.deployments = DeploymentRepository(engine)
+        self.audits: AuditRepository = AuditRepository(engine)
+        self.tasks: TaskRepository = TaskRepository(engine)
+        self.task_events: TaskEventRepository = TaskEventRepository(engine)
+        self.servers: ServerRepository = ServerRepository(engine)
+        self.apps: AppRepository = AppRepository(engine)
+        self.versions: VersionRepository = VersionRepository(engine)
+        self.deployments: DeploymentRepository = DeploymentRepository(engine)

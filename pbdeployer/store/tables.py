@@ -22,14 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-metadata = MetaData()
+metadata: MetaData = MetaData()
 
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Stores UTC and hands back aware datetimes whatever the backend keeps."""
 
-    impl = DateTime(timezone=True)
-    cache_ok = True
+    impl: DateTime = DateTime(timezone=True)
+    cache_ok: bool | None = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -49,7 +49,7 @@ def _stamps() -> list[Column[datetime]]:
     ]
 
 
-servers = Table(
+servers: Table = Table(
     "servers",
     metadata,
     Column("id", String(26), primary_key=True),
@@ -65,7 +65,7 @@ servers = Table(
     Column("security_locked", Boolean, nullable=False),
 )
 
-apps = Table(
+apps: Table = Table(
     "apps",
     metadata,
     Column("id", String(26), primary_key=True),
@@ -86,7 +86,7 @@ apps = Table(
     Index("ix_apps_server_id", "server_id"),
 )
 
-versions = Table(
+versions: Table = Table(
     "versions",
     metadata,
     Column("id", String(26), primary_key=True),
@@ -104,7 +104,7 @@ versions = Table(
     Index("ix_versions_zip_sha256", "zip_sha256"),
 )
 
-deployments = Table(
+deployments: Table = Table(
     "deployments",
     metadata,
     Column("id", String(26), primary_key=True),
@@ -133,7 +133,7 @@ deployments = Table(
     Index("ix_deployments_created", "created"),
 )
 
-deploy_locks = Table(
+deploy_locks: Table = Table(
     "deploy_locks",
     metadata,
     Column("app_id", String(26), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
@@ -141,7 +141,7 @@ deploy_locks = Table(
     Column("acquired_at", UtcDateTime(), nullable=False),
 )
 
-audit_reports = Table(
+audit_reports: Table = Table(
     "audit_reports",
     metadata,
     Column("id", String(26), primary_key=True),

@@ -17,7 +17,7 @@ from sqlalchemy import (
 
 from pbdeployer.store.tables import UtcDateTime, metadata
 
-tasks = Table(
+tasks: Table = Table(
     "tasks",
     metadata,
     Column("id", String(26), primary_key=True),
@@ -41,7 +41,7 @@ tasks = Table(
     Index("ix_tasks_server_id", "server_id"),
 )
 
-task_events = Table(
+task_events: Table = Table(
     "task_events",
     metadata,
     Column("task_id", String(26), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),

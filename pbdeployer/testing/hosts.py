@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -53,7 +53,7 @@ __all__ = [
     "wait_ready",
 ]
 
-ensure_rootfs = _rootfs.ensure_rootfs
+ensure_rootfs: Callable[..., Path] = _rootfs.ensure_rootfs
 
 
 class HostPool:

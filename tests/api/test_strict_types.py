@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests import strict_cases
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("port", "22"),
-        ("port", 22.0),
-        ("port", True),
-        ("port", None),
-        ("use_ssh_agent", "true"),
-        ("use_ssh_agent", 1),
-        ("host", 10),
-        ("host", None),
-        ("name", ["web1"]),
-        ("manual_key_path", 5),
-    ],
-)
+
+@pytest.mark.parametrize(("field", "value"), strict_cases.SERVER_CREATE)
 def test_a_wrong_json_type_on_create_is_422_naming_the_field(client, expect_error, field, value):
     body = {"name": "web1", "host": "203.0.113.10"} | {field: value}
 
@@ -60,15 +48,15 @@ def test_patch_bodies_are_strict(client, expect_error, new_server, new_app):
 def test_operation_bodies_are_strict(client, expect_error, new_server, new_app):
     server = new_server()
     app = new_app(server["id"])
-    cases = [
-        (f"/servers/{server['id']}/security/lockdown", {"extra_ports": ["8443"]}, "extra_ports[0]"),
-        (f"/servers/{server['id']}/security/lockdown", {"extra_ports": [True]}, "extra_ports[0]"),
-        (f"/servers/{server['id']}/setup/packages", {"packages": [1]}, "packages[0]"),
-        (f"/apps/{app['id']}/rollback", {"restore_data": "true"}, "restore_data"),
-        (f"/apps/{app['id']}/deploy", {"version_id": 7}, "version_id"),
-    ]
-    for path, body, field in cases:
-        expect_error(client.post(path, json=body), 422, "validation_failed", [field])
+    paths = {
+        "lockdown": f"/servers/{server['id']}/security/lockdown",
+        "setup_packages": f"/servers/{server['id']}/setup/packages",
+        "rollback": f"/apps/{app['id']}/rollback",
+        "deploy": f"/apps/{app['id']}/deploy",
+    }
+    for operation, key, value, field in strict_cases.OPERATIONS:
+        response = client.post(paths[operation], json={key: value})
+        expect_error(response, 422, "validation_failed", [field])
     assert client.get("/tasks").json()["total"] == 0
 
 

@@ -532,12 +532,16 @@ def test_delete_after_finished_deployments_takes_their_history(
 
 def test_delete_is_409_for_the_apps_current_version(client, settings, app_record, uploaded):
     with sqlite3.connect(settings.data_dir / "pbdeployer.db") as db:
-        db.execute("UPDATE apps SET current_version = '1.4.0' WHERE id = ?", (app_record["id"],))
+        # A deploy records the live version by its id, as the release handler does.
+        db.execute(
+            "UPDATE apps SET current_version = ? WHERE id = ?", (uploaded["id"], app_record["id"])
+        )
 
     error = check_error(client.delete(f"/versions/{uploaded['id']}"), 409, "conflict")
 
     assert "current version" in error["message"]
     assert len(blob_files(settings)) == 1
+    assert client.get(f"/versions/{uploaded['id']}").status_code == 200
 
 
 # --- create with zip -------------------------------------------------------------------------

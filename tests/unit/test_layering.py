@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pbdeployer"
 BASE = {"errors", "models", "settings", "validation"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "settings": set(),
+    "settings": {"errors"},
     "models": {"errors"},
     "validation": {"errors"},
     "content": BASE,
@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "api": BASE | {"services", "deployer", ""},
     "console": BASE | {"services", "deployer", ""},
     "cli": BASE | {"api", "services", "deployer", "console", ""},
-    "__init__": BASE | {"deployer"},
+    "sync": BASE | {"deployer"},
+    "__init__": BASE | {"deployer", "sync", "plays"},  # re-exports the public names
     "__main__": {"cli"},
 }
 # Third-party frameworks and the only part allowed to import each.

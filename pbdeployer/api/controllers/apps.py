@@ -26,7 +26,7 @@ from pbdeployer.models.tasks import Task
 
 class AppController(Controller):
     path = "/apps"
-    tags = ["apps"]
+    tags: list[str] | None = ["apps"]
 
     @get(
         "/",

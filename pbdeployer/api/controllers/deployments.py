@@ -46,7 +46,7 @@ def _queued(summary: str) -> ResponseSpec:
 
 class AppDeploymentController(Controller):
     path = "/apps/{app_id:str}"
-    tags = ["deployments"]
+    tags: list[str] | None = ["deployments"]
 
     @post(
         "/deploy",
@@ -94,7 +94,7 @@ class AppDeploymentController(Controller):
 
 class DeploymentController(Controller):
     path = "/deployments"
-    tags = ["deployments"]
+    tags: list[str] | None = ["deployments"]
 
     @get(
         "/",

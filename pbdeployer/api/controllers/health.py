@@ -23,7 +23,7 @@ _DESCRIPTION = (
 
 class HealthController(Controller):
     path = "/health"
-    tags = ["health"]
+    tags: list[str] | None = ["health"]
 
     @get(
         "/",

@@ -55,7 +55,7 @@ def _accepted(summary: str) -> dict[int, ResponseSpec]:
 
 class SetupController(Controller):
     path = "/servers/{server_id:str}/setup"
-    tags = ["setup"]
+    tags: list[str] | None = ["setup"]
 
     @post(
         "/",
@@ -106,7 +106,7 @@ class SetupController(Controller):
 
 class SecurityController(Controller):
     path = "/servers/{server_id:str}/security"
-    tags = ["security"]
+    tags: list[str] | None = ["security"]
 
     @post(
         "/lockdown",
@@ -154,7 +154,7 @@ class SecurityController(Controller):
 
 class ServicesController(Controller):
     path = "/services/{server_id:str}"
-    tags = ["services"]
+    tags: list[str] | None = ["services"]
 
     @get(
         "/",

@@ -22,7 +22,7 @@ from pbdeployer.models import Page, Server, ServerCreate, ServerFilter, ServerUp
 
 class ServerController(Controller):
     path = "/servers"
-    tags = ["servers"]
+    tags: list[str] | None = ["servers"]
 
     @get(
         "/",

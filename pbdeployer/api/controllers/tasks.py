@@ -35,7 +35,7 @@ Limit = Annotated[
 
 class TaskController(Controller):
     path = "/tasks"
-    tags = ["tasks"]
+    tags: list[str] | None = ["tasks"]
 
     @get(
         "/",

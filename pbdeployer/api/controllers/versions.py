@@ -38,7 +38,7 @@ _REQUIRED_FORM_FIELDS = ("app_id", "version_number")
 
 class VersionController(Controller):
     path = "/versions"
-    tags = ["versions"]
+    tags: list[str] | None = ["versions"]
 
     @get(
         "/",

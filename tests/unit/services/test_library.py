@@ -248,10 +248,15 @@ async def test_the_current_version_cannot_be_deleted(deployer):
     server = await _server(deployer)
     app = await deployer.apps.create(AppCreate(name="blog", server_id=server.id))
     live = await deployer.versions.create(VersionCreate(app_id=app.id, version_number="2.0"))
-    await Store(deployer.database.engine).apps.change(app.id, {"current_version": "2.0"})
+    store = Store(deployer.database.engine)
+    # A deploy records the live version by its id, as the release handler does.
+    await store.apps.change(app.id, {"current_version": live.id})
 
     with pytest.raises(Conflict, match="current version"):
         await deployer.versions.delete(live.id)
+    # Checked again inside the delete's transaction, for a deploy that finished meanwhile.
+    with pytest.raises(Conflict, match="current version"):
+        await store.versions.remove_unless_deploying(live.id, ())
 
     assert await deployer.versions.get(live.id) == live
 

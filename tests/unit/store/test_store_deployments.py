@@ -73,11 +73,25 @@ async def test_one_deployment_per_app_at_a_time(store, ids, world):
         f"app '{world.app_a}' is being deployed by deployment '{holder.id}';"
         " wait for it to end or cancel it"
     )
+    assert caught.value.holder == holder.id
     assert await store.deployments.lock_holder(world.app_a) == holder.id
     assert await store.deployments.lock_holder(world.app_b) == other_app.id
     items, total = await store.deployments.list(DeploymentFilter(), PageRequest())
     assert [d.id for d in items] == [holder.id, other_app.id]  # the refused one left no row
     assert total == 2
+
+
+async def test_holding_locks_lists_the_lock_holders_whatever_their_status(store, ids, world):
+    assert await store.deployments.holding_locks() == []
+    first = await store.deployments.add_locked(deployment(ids, world))
+    second = await store.deployments.add_locked(deployment(ids, world, on_b=True))
+    interrupted = ended(first, DeploymentStatus.INTERRUPTED)
+    await store.deployments.save(interrupted)  # a close keeps the lock for recovery
+
+    assert await store.deployments.holding_locks() == [interrupted, second]
+
+    await store.deployments.save_ended(ended(second))
+    assert await store.deployments.holding_locks() == [interrupted]
 
 
 async def test_an_ended_deployment_is_stored_and_frees_its_app(store, ids, world):
