@@ -202,6 +202,7 @@ DEPLOYMENT_STATS = {
     "by_status": {"failed": 1, "succeeded": 9},
     "success_rate": 0.9,
     "duration": _DURATIONS,
+    "apps_total": 1,
     "apps": [
         {"app_id": APP_ID, "total": 10, "by_status": {"failed": 1, "succeeded": 9},
          "success_rate": 0.9, "duration": _DURATIONS},
