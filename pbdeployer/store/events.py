@@ -44,10 +44,18 @@ class TaskEventRepository:
             if final is not None:
                 await save_row(conn, final)
 
-    async def after(self, task_id: str, after_seq: int = 0) -> list[TaskEvent]:
-        """A task's events with ``seq`` above ``after_seq``, in order."""
+    async def after(
+        self, task_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[TaskEvent]:
+        """A task's events with ``seq`` above ``after_seq``, in order, at most ``limit``.
+
+        The limit is in the SQL: a page reads and decodes its own rows, not the rest of the
+        stream (the primary key ``(task_id, seq)`` serves the range in order).
+        """
         c = task_events.c
         query = select(c.data).where(c.task_id == task_id, c.seq > after_seq).order_by(c.seq)
+        if limit is not None:
+            query = query.limit(limit)
         async with self.engine.connect() as conn:
             return [_decoder.decode(data) for data in (await conn.execute(query)).scalars()]
 
