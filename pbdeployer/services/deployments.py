@@ -39,6 +39,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _by_creation(deployment: Deployment) -> tuple[str, ...]:
+    """Deployments list in creation order (the window filters' column), then by id."""
+    return (deployment.created.isoformat(), deployment.id)
+
+
 class DeploymentService:
     """What callers do with deployments; the work itself runs as a task."""
 
@@ -92,7 +97,8 @@ class DeploymentService:
         request = checked_page(page or PageRequest())
         checked_window(flt.since, flt.until)
         items, total = await self._store.deployments.list(flt, request)
-        return make_page([await self._live(d) for d in items], request, total)
+        live = [await self._live(d) for d in items]
+        return make_page(live, request, total, _by_creation)
 
     async def status(self, deployment_id: str) -> DeploymentState:
         """Status, percent and step (live while it runs), timings and error."""

@@ -27,6 +27,7 @@ class DeploymentRepository(Repository[Deployment]):
     table = tables.deployments
     model = Deployment
     noun = "deployment"
+    sort = ("created", "id")
 
     async def count_for_version(
         self, version_id: str, statuses: Collection[DeploymentStatus] | None = None

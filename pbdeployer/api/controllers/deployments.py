@@ -14,8 +14,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
     DEFAULT_PER_PAGE,
+    Cursor,
     Id,
+    ListOrder,
     OptionalId,
+    Order,
     PageNumber,
     PerPage,
     page_request,
@@ -102,7 +105,8 @@ class DeploymentController(Controller):
         "/",
         operation_id="listDeployments",
         summary="List deployments",
-        description="Oldest first; filter by app, server, status and creation time (`since` and "
+        description="By creation time, oldest first unless `order=newest`; filter by app, "
+        "server, status and creation time (`since` and "
         "`until`, both inclusive; `since` after `until` is a 422).",
         responses={
             200: docs.success(Page[Deployment], "A page", docs.page_of(docs.DEPLOYMENT_SUCCEEDED))
@@ -119,11 +123,13 @@ class DeploymentController(Controller):
         until: FromQuery[datetime | None] = None,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
+        order: Order = ListOrder.OLDEST,
+        cursor: Cursor = None,
     ) -> Page[Deployment]:
         flt = DeploymentFilter(
             app_id=app_id, server_id=server_id, status=status, since=since, until=until
         )
-        return await deployments.list(flt, page_request(page, per_page))
+        return await deployments.list(flt, page_request(page, per_page, order, cursor))
 
     @get(
         "/stats",
