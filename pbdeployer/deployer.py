@@ -21,6 +21,7 @@ from pbdeployer.services import (
     OperationHandlers,
     ProxySites,
     ReleaseHandlers,
+    RetentionService,
     SecurityService,
     ServerService,
     ServiceControl,
@@ -49,6 +50,7 @@ _READS: dict[str, frozenset[str]] = {
     "setup": frozenset(),
     "services": frozenset(),
     "runner": frozenset(),
+    "retention": frozenset(),
 }
 
 
@@ -96,6 +98,9 @@ class Deployer:
             events=store.task_events,
         )
         self.deployments = DeploymentService(store, self.tasks)
+        self.retention = RetentionService(
+            store, settings.event_retention_days, settings.retention_interval_seconds
+        )
         if read_only:
             for name, reads in _READS.items():
                 setattr(self, name, _ReadOnlyView(getattr(self, name), name, reads))
@@ -143,12 +148,14 @@ class Deployer:
         self.runner.reap_orphans()  # ansible and ssh processes a crashed controller left
         await self.tasks.start()  # marks tasks a crash left running as interrupted
         await self.deployments.recover_interrupted()  # and puts their apps back on a release
+        self.retention.start()
 
     async def close(self) -> None:
         if self.read_only:  # it started nothing but the database
             await self.database.close()
             return
         try:
+            await self.retention.stop()
             await self.tasks.stop(self.settings.task_stop_grace_seconds)
             self.runner.cancel_all()
             await self.database.close()

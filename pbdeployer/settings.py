@@ -32,6 +32,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ssh_keepalive_seconds: int = 15
     """A connection that stays silent for 4 of these intervals counts as lost."""
     task_workers: int = 4
+    event_retention_days: int = 0
+    """Stored events of tasks that ended longer ago than this are pruned; 0 keeps them all."""
+    retention_interval_seconds: float = 3600.0
     task_stop_grace_seconds: float = 30.0
     deploy_health_timeout_seconds: float = 30.0
     deploy_health_interval_seconds: float = 0.2

@@ -22,6 +22,7 @@ from pbdeployer.api.controllers import (
     AppDeploymentController,
     DeploymentController,
     HealthController,
+    MaintenanceController,
     SecurityController,
     ServerController,
     ServicesController,
@@ -92,6 +93,7 @@ def create_app(
         path=API_PREFIX,
         route_handlers=[
             HealthController,
+            MaintenanceController,
             ServerController,
             AppController,
             VersionController,

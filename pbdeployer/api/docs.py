@@ -303,7 +303,10 @@ def example(summary: str, value: Any) -> list[Example]:
 
 
 def page_of(item: dict[str, Any]) -> dict[str, Any]:
-    return {"items": [item], "page": 1, "per_page": 20, "total": 1, "total_pages": 1}
+    return {
+        "items": [item], "page": 1, "per_page": 20, "total": 1, "total_pages": 1,
+        "next_cursor": None,
+    }  # fmt: skip
 
 
 def responses(*statuses: int, zip_checks: bool = False) -> dict[int, ResponseSpec]:
@@ -477,3 +480,9 @@ read too slowly (the `closing` message before it, and the close reason, say wher
 An idle connection gets a `ping` every {ws.PING_SECONDS:g} s; the buffer holds
 {ws.BUFFER_SIZE} messages per connection.
 """
+RETENTION = {
+    "cutoff": "2025-10-03T12:00:00Z",
+    "tasks_pruned": 412,
+    "events_removed": 183_020,
+    "vacuumed": False,
+}

@@ -17,6 +17,7 @@ clients poll statistics the CPU they take is bounded.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ class OffLoopReads:
     """A read-only synchronous engine over one SQLite file and the threads that use it."""
 
     def __init__(self, path: str, *, read_only: bool = True) -> None:
+        self.path = path
         self.engine: Engine = create_engine(
             f"sqlite+pysqlite:///{path}",
             connect_args={"check_same_thread": False},
@@ -48,6 +50,20 @@ class OffLoopReads:
     async def run(self, read: Read[T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, self._call, read)
+
+    async def vacuum(self) -> None:
+        """Rewrite the file without its free pages, on a writable connection of its own."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._threads, self._vacuum)
+
+    def _vacuum(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -79,3 +95,13 @@ async def run_read(engine: AsyncEngine, read: Read[T]) -> T:
         return await off_loop.run(read)
     async with engine.connect() as conn:
         return await conn.run_sync(read)
+
+
+async def vacuum(engine: AsyncEngine) -> bool:
+    """Give a SQLite file's free pages back to the file system; ``False`` where there is no
+    such file (another backend reclaims space on its own: PostgreSQL's autovacuum)."""
+    off_loop = _OFF_LOOP.get(engine)
+    if off_loop is None:
+        return False
+    await off_loop.vacuum()
+    return True

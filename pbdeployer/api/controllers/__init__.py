@@ -3,6 +3,7 @@
 from pbdeployer.api.controllers.apps import AppController
 from pbdeployer.api.controllers.deployments import AppDeploymentController, DeploymentController
 from pbdeployer.api.controllers.health import HealthController
+from pbdeployer.api.controllers.maintenance import MaintenanceController
 from pbdeployer.api.controllers.operations import (
     SecurityController,
     ServicesController,
@@ -17,6 +18,7 @@ __all__ = [
     "AppDeploymentController",
     "DeploymentController",
     "HealthController",
+    "MaintenanceController",
     "SecurityController",
     "ServerController",
     "ServicesController",
