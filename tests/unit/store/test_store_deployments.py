@@ -149,6 +149,10 @@ async def test_filters_select_exactly_their_deployments(store, ids, world):
     assert await found(since=NOW - hour) == [old.id, at.id, new_b.id]
     assert await found(since=NOW - hour + timedelta(microseconds=1)) == [at.id, new_b.id]
     assert await found(app_id=world.app_a, since=NOW, status=DeploymentStatus.FAILED) == [at.id]
+    # until is inclusive too
+    assert await found(until=NOW) == [old.id, at.id]
+    assert await found(until=NOW - timedelta(microseconds=1)) == [old.id]
+    assert await found(since=NOW, until=NOW) == [at.id]
     assert await found(server_id=world.server_b, app_id=world.app_a) == []
 
 
