@@ -45,7 +45,14 @@ class OffLoopReads:
         )
         self._writes = not read_only
         event.listen(self.engine, "connect", self._tune)
-        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="pbdeployer-reads")
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def _threads(self) -> ThreadPoolExecutor:
+        """Started on first use, and again after ``close`` (the database may be reopened)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="pbdeployer-reads")
+        return self._pool
 
     async def run(self, read: Read[T]) -> T:
         loop = asyncio.get_running_loop()
@@ -66,7 +73,9 @@ class OffLoopReads:
             conn.close()
 
     def close(self) -> None:
-        self._threads.shutdown(wait=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         self.engine.dispose()
 
     def _call(self, read: Read[T]) -> T:
