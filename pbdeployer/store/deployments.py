@@ -50,7 +50,7 @@ class DeploymentRepository(Repository[Deployment]):
             return [self._to_model(row) for row in await conn.execute(query)]
 
     async def stats(
-        self, since: datetime, until: datetime, app_id: str | None = None, apps: int = 50
+        self, since: datetime, until: datetime, app_id: str | None, apps: int
     ) -> StatsFigures:
         """Counts and percentiles of the window, overall and for the ``apps`` busiest apps.
 

@@ -100,7 +100,9 @@ async def test_reads_reopen_after_close(database, tmp_path):
     await database.close()
 
     assert await store.servers.get(record.id) == record
-    figures = await store.deployments.stats(NOW - timedelta(days=1), NOW)  # heavy reads too
+    figures = await store.deployments.stats(
+        NOW - timedelta(days=1), NOW, None, 1
+    )  # heavy reads too
     assert figures.apps_total == 0
 
 

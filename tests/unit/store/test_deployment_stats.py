@@ -50,7 +50,7 @@ async def test_counts_rates_and_percentiles_match_the_reference(
         await store.deployments.add(deployment(ids, world, created=outside))
 
     stats = deployment_stats(
-        await store.deployments.stats(NOW - DAY * 10, NOW), NOW - DAY * 10, NOW
+        await store.deployments.stats(NOW - DAY * 10, NOW, None, 50), NOW - DAY * 10, NOW
     )
 
     assert stats.total == len(inside)
@@ -73,13 +73,17 @@ async def test_counts_rates_and_percentiles_match_the_reference(
 async def test_the_breakdown_is_bounded(store: Store, ids: Ids, world: World, apps: int) -> None:
     for on_b in (False, True, True):
         await store.deployments.add(deployment(ids, world, on_b=on_b, created=NOW - DAY))
-    figures = await store.deployments.stats(NOW - DAY * 2, NOW, apps=apps)
+    figures = await store.deployments.stats(NOW - DAY * 2, NOW, None, apps)
     assert figures.apps_total == 2
     assert [app.app_id for app in figures.apps] == [world.app_b][:apps]
     assert sum(figures.by_status.values()) == 3  # the totals still count every app
+    one = await store.deployments.stats(NOW - DAY * 2, NOW, world.app_a, apps)
+    assert (sum(one.by_status.values()), one.apps_total) == (1, 1)
 
 
 async def test_an_empty_window_has_no_rate(store: Store) -> None:
-    stats = deployment_stats(await store.deployments.stats(NOW - DAY, NOW), NOW - DAY, NOW)
+    stats = deployment_stats(
+        await store.deployments.stats(NOW - DAY, NOW, None, 50), NOW - DAY, NOW
+    )
     assert (stats.total, stats.success_rate, stats.apps, stats.apps_total) == (0, None, [], 0)
     assert stats.duration.p50_seconds is None
