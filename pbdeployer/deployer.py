@@ -22,6 +22,7 @@ from pbdeployer.services import (
     OperationHandlers,
     ProxySites,
     ReleaseHandlers,
+    RetentionService,
     SecurityService,
     ServerService,
     ServiceControl,
@@ -53,6 +54,7 @@ _READS: dict[str, frozenset[str]] = {
     "setup": frozenset(),
     "services": frozenset(),
     "runner": frozenset(),
+    "retention": frozenset(),
 }
 
 
@@ -119,6 +121,8 @@ class Deployer:
     """Host operations as background tasks (setup, lockdown, audit, services), cancellable."""
     deployments: DeploymentService
     """Deploy, rollback, cancel, wait and stats of deployments."""
+    retention: RetentionService
+    """The history's retention policy: prunes old task events in the background, or now."""
 
     def __init__(self, settings: Settings, database: Database, *, read_only: bool = False) -> None:
         self.settings = settings
@@ -156,6 +160,9 @@ class Deployer:
             events=store.task_events,
         )
         self.deployments = DeploymentService(store, self.tasks)
+        self.retention = RetentionService(
+            store, settings.event_retention_days, settings.retention_interval_seconds
+        )
         if read_only:
             for name, reads in _READS.items():
                 setattr(self, name, _ReadOnlyView(getattr(self, name), name, reads))
@@ -205,6 +212,7 @@ class Deployer:
         self.runner.reap_orphans()  # ansible and ssh processes a crashed controller left
         await self.tasks.start()  # marks tasks a crash left running as interrupted
         await self.deployments.recover_interrupted()  # and puts their apps back on a release
+        self.retention.start()
 
     async def close(self) -> None:
         """Stop the workers, then the database; returns within about 10 s by default.
@@ -219,6 +227,7 @@ class Deployer:
             await self.database.close()
             return
         try:
+            await self.retention.stop()
             await self.tasks.stop(self.settings.task_stop_grace_seconds)
             self.runner.cancel_all()
             await self.deployments.settle_after_stop()

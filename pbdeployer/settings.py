@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ssh_keepalive_seconds: int = 15
     """A connection that stays silent for 4 of these intervals counts as lost."""
     task_workers: int = 4
+    event_retention_days: int = 0
+    """Stored events of tasks that ended longer ago than this are pruned; 0 keeps them all."""
+    retention_interval_seconds: float = 3600.0
     task_stop_grace_seconds: float = 2.0
     """On close, how long running tasks may go on before they are cancelled; ``close`` then
     returns within this plus ``CLOSE_CANCEL_SECONDS`` (8 s in all by default)."""

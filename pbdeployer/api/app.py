@@ -22,6 +22,7 @@ from pbdeployer.api.controllers import (
     AppDeploymentController,
     DeploymentController,
     HealthController,
+    MaintenanceController,
     ReferenceController,
     SecurityController,
     ServerController,
@@ -62,6 +63,7 @@ _TAGS = {
     "security": "Locking a server down, and auditing it",
     "services": "The systemd units of the apps: status, control and logs",
     "tasks": "Every operation on a host, as a task with its events",
+    "maintenance": "Keeping the stored history in bounds: the retention policy",
 }
 
 
@@ -120,6 +122,7 @@ def create_app(
         route_handlers=[
             HealthController,
             ReferenceController,
+            MaintenanceController,
             ServerController,
             AppController,
             VersionController,

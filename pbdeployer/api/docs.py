@@ -212,6 +212,7 @@ DEPLOYMENT_STATS: dict[str, Any] = {
     "by_status": {"failed": 1, "succeeded": 9},
     "success_rate": 0.9,
     "duration": _DURATIONS,
+    "apps_total": 1,
     "apps": [
         {"app_id": APP_ID, "total": 10, "by_status": {"failed": 1, "succeeded": 9},
          "success_rate": 0.9, "duration": _DURATIONS},
@@ -316,7 +317,10 @@ def example(summary: str, value: Any) -> list[Example]:
 
 
 def page_of(item: dict[str, Any]) -> dict[str, Any]:
-    return {"items": [item], "page": 1, "per_page": 20, "total": 1, "total_pages": 1}
+    return {
+        "items": [item], "page": 1, "per_page": 20, "total": 1, "total_pages": 1,
+        "next_cursor": None,
+    }  # fmt: skip
 
 
 def responses(*statuses: int, zip_checks: bool = False) -> dict[int, ResponseSpec]:
@@ -484,3 +488,11 @@ class ZipDownloadOperation(Operation):
             response = OpenAPIResponse(description=description, headers=headers, content=content)
             responses[status] = response
         self.responses: dict[str, OpenAPIResponse | Reference] | None = responses
+
+
+RETENTION: dict[str, Any] = {
+    "cutoff": "2025-10-03T12:00:00Z",
+    "tasks_pruned": 412,
+    "events_removed": 183_020,
+    "vacuumed": False,
+}

@@ -23,6 +23,8 @@ from pbdeployer.store.events import TaskEventRepository
 
 log: logging.Logger = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder(TaskEvent)
+REPLAY_CHUNK = 500
+"""Stored events read per query while replaying a stream."""
 
 
 def task_topics(task: Task) -> tuple[str, ...]:
@@ -136,15 +138,23 @@ class EventLog:
             await self.flush()
 
     async def follow(self, task_id: str, after_seq: int = 0) -> AsyncIterator[TaskEvent]:
-        """Stored events after ``after_seq``, then live ones, until ``TaskFinished``."""
+        """Stored events after ``after_seq``, then live ones, until ``TaskFinished``.
+
+        Stored events are read ``REPLAY_CHUNK`` at a time, so replaying a long stream holds
+        one chunk in memory, not the stream.
+        """
         subscription = await self.publisher.subscribe([f"task:{task_id}"])
         try:
             last = after_seq
-            for event in await self.events.after(task_id, after_seq):
-                last = event.seq
-                yield event
-                if isinstance(event, TaskFinished):
-                    return
+            while True:
+                chunk = await self.events.after(task_id, last, REPLAY_CHUNK)
+                for event in chunk:
+                    last = event.seq
+                    yield event
+                    if isinstance(event, TaskFinished):
+                        return
+                if len(chunk) < REPLAY_CHUNK:
+                    break
             async for data in subscription.messages():
                 event = _decoder.decode(data)
                 if event.seq <= last:

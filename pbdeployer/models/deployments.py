@@ -91,10 +91,13 @@ class RollbackRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 
 class DeploymentFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which deployments a list selects; ``since``/``until`` bound ``created``, both inclusive."""
+
     app_id: str | None = None
     server_id: str | None = None
     status: DeploymentStatus | None = None
     since: datetime | None = None
+    until: datetime | None = None
 
 
 class DeploymentState(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,6 +129,27 @@ class AppDeploymentStats(msgspec.Struct, frozen=True, kw_only=True):
     duration: DurationStats
 
 
+DEFAULT_STATS_APPS = 50
+MAX_STATS_APPS = 500
+
+
+class AppFigures(msgspec.Struct, frozen=True, kw_only=True):
+    """One app's counts by status and duration percentiles, as the store computes them."""
+
+    app_id: str
+    by_status: dict[str, int]
+    duration: DurationStats
+
+
+class StatsFigures(msgspec.Struct, frozen=True, kw_only=True):
+    """What the store counts for a statistics window; the service derives totals and rates."""
+
+    by_status: dict[str, int]
+    duration: DurationStats
+    apps_total: int
+    apps: list[AppFigures]
+
+
 class DeploymentStats(msgspec.Struct, frozen=True, kw_only=True):
     """Counts and timings of the deployments created within the window."""
 
@@ -140,4 +164,13 @@ class DeploymentStats(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ]
     duration: DurationStats
-    apps: list[AppDeploymentStats]
+    apps_total: Annotated[
+        int, msgspec.Meta(description="how many apps had deployments in the window")
+    ]
+    apps: Annotated[
+        list[AppDeploymentStats],
+        msgspec.Meta(
+            description="the apps with the most deployments in the window, most first (ties by"
+            f" id), at most `apps` of them (default {DEFAULT_STATS_APPS}, max {MAX_STATS_APPS})"
+        ),
+    ]

@@ -8,6 +8,7 @@ from pbdeployer.services.health import HealthService
 from pbdeployer.services.operations import AuditWithAge, HostTasks
 from pbdeployer.services.proxy import ProxySites
 from pbdeployer.services.releases import ReleaseHandlers
+from pbdeployer.services.retention import RetentionService
 from pbdeployer.services.runs import EventCallback, HostRuns
 from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
@@ -41,6 +42,7 @@ __all__ = [
     "ProxySites",
     "RejectCode",
     "ReleaseHandlers",
+    "RetentionService",
     "SecurityService",
     "ServerService",
     "ServiceControl",

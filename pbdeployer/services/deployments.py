@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import msgspec
 
 from pbdeployer.errors import Conflict, InvalidInput, NotFound, PbDeployerError
 from pbdeployer.models import App, AppStatus, Page, PageRequest, Version, make_page
 from pbdeployer.models.deployments import (
+    DEFAULT_STATS_APPS,
+    MAX_STATS_APPS,
     Deployment,
     DeploymentFilter,
     DeploymentKind,
@@ -29,18 +31,19 @@ from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import TaskKind, TaskSpec, TaskStatus
 from pbdeployer.plays.deploy import release_name
 from pbdeployer.services._typed import typed_inputs
-from pbdeployer.services.deployment_stats import deployment_stats
+from pbdeployer.services.deployment_stats import checked_window, deployment_stats, stats_window
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.tasks import TaskQueue
 from pbdeployer.store import Store
-from pbdeployer.validation import checked_moments
-
-DEFAULT_STATS_WINDOW = timedelta(days=30)
-MAX_STATS_WINDOW = timedelta(days=366)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _by_creation(deployment: Deployment) -> tuple[str, ...]:
+    """Deployments list in creation order (the window filters' column), then by id."""
+    return (deployment.created.isoformat(), deployment.id)
 
 
 @typed_inputs
@@ -100,9 +103,10 @@ class DeploymentService:
         """Deployments, oldest first, with a running one's live progress."""
         flt = flt or DeploymentFilter()
         request = checked_page(page or PageRequest())
-        checked_moments(since=flt.since)
+        checked_window(flt.since, flt.until)
         items, total = await self._store.deployments.list(flt, request)
-        return make_page([await self._live(d) for d in items], request, total)
+        live = [await self._live(d) for d in items]
+        return make_page(live, request, total, _by_creation)
 
     async def status(self, deployment_id: str) -> DeploymentState:
         """Status, percent and step (live while it runs), timings and error."""
@@ -141,21 +145,15 @@ class DeploymentService:
         since: datetime | None = None,
         until: datetime | None = None,
         app_id: str | None = None,
+        apps: int = DEFAULT_STATS_APPS,
     ) -> DeploymentStats:
-        """Counts by status, success rate and p50/p95 duration, overall and per app."""
-        checked_moments(since=since, until=until)
-        until = until or _now()
-        try:
-            since = since or until - DEFAULT_STATS_WINDOW
-        except OverflowError as exc:
-            raise InvalidInput.single("until", "is too early to count back 30 days") from exc
-        if since >= until or until - since > MAX_STATS_WINDOW:
-            raise InvalidInput.single(
-                "since", f"must be before 'until' and at most {MAX_STATS_WINDOW.days} days before"
-            )
-        flt = DeploymentFilter(app_id=app_id, since=since)
-        found = await self._store.deployments.all_matching(flt)
-        return deployment_stats([d for d in found if d.created <= until], since, until)
+        """Counts by status, success rate and p50/p95 duration, overall and for the ``apps``
+        apps with the most deployments in the window (computed by the database)."""
+        since, until = stats_window(since, until)
+        if not 0 <= apps <= MAX_STATS_APPS:
+            raise InvalidInput.single("apps", f"must be between 0 and {MAX_STATS_APPS}")
+        figures = await self._store.deployments.stats(since, until, app_id, apps)
+        return deployment_stats(figures, since, until)
 
     async def events(self, deployment_id: str, after_seq: int = 0) -> AsyncIterator[TaskEvent]:
         """The deployment's events after ``after_seq``, stored then live, to the final one."""

@@ -110,7 +110,7 @@ class HostTasks:
     async def stored_events(self, task_id: str, after: int, limit: int) -> list[TaskEvent]:
         """Up to ``limit`` of the task's stored events with ``seq`` above ``after``."""
         await self.queue.get(task_id)
-        return (await self._events.after(task_id, after))[:limit]
+        return await self._events.after(task_id, after, limit)
 
     async def setup(self, server_id: str, packages: Sequence[str]) -> Task:
         """Queue a full setup (app user and packages) as a background task."""

@@ -12,5 +12,7 @@ def checked_page(request: PageRequest) -> PageRequest:
         problems.add("page", f"must be between 1 and {MAX_PAGE}")
     if not 1 <= request.per_page <= MAX_PER_PAGE:
         problems.add("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+    if request.cursor is not None and request.page != 1:
+        problems.add("page", "must be 1 (or left out) with a cursor")
     problems.raise_if_any()
     return request

@@ -9,6 +9,7 @@ Chosen by measuring (``bench/api.py``, 2 cores, 32 connections; README "Performa
   small indexed tables takes microseconds, less than one hop. Writes from one process are
   serialized by the loop for free; nothing holds a write transaction across an ``await`` that
   suspends, so no coroutine can wait on another's lock.
+- Heavy reads (statistics, long event streams) run in a thread of their own (``offloop.py``).
 - Reads by id, pages and counts skip SQLAlchemy's execution layer (about 0.2 ms a statement
   here) through ``SQLiteReads``; repositories build their SQL once (``repository.py``).
 """
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from pbdeployer.errors import NotFound
+from pbdeployer.store import offloop
 
 _PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000")
 _POOL_SIZE = 32
@@ -58,12 +60,15 @@ class Database:
         self._file = path
         self.engine: AsyncEngine = create_async_engine(_driver(url), **_engine_options(url, path))
         self.reads: SQLiteReads | None = None
+        self.off_loop: offloop.OffLoopReads | None = None
         if self.is_sqlite:
             tune = _tune_sqlite_read_only if read_only else _tune_sqlite
             event.listen(self.engine.sync_engine, "connect", tune)
         if path is not None:
             self.reads = SQLiteReads(path)
             _READS[self.engine] = self.reads
+            self.off_loop = offloop.OffLoopReads(path)
+            offloop.register(self.engine, self.off_loop)
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,6 +85,8 @@ class Database:
     async def close(self) -> None:
         if self.reads is not None:
             self.reads.close()
+        if self.off_loop is not None:
+            self.off_loop.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:

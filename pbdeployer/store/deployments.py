@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbdeployer.errors import DeploymentLocked
 from pbdeployer.models import PageRequest
-from pbdeployer.models.deployments import Deployment, DeploymentFilter, DeploymentStatus
+from pbdeployer.models.deployments import (
+    Deployment,
+    DeploymentFilter,
+    DeploymentStatus,
+    StatsFigures,
+)
 from pbdeployer.store import tables
+from pbdeployer.store.deployment_stats import stats_figures
+from pbdeployer.store.offloop import run_read
 from pbdeployer.store.repository import Repository
 
 
@@ -19,6 +27,7 @@ class DeploymentRepository(Repository[Deployment]):
     table: Table = tables.deployments
     model = Deployment
     noun = "deployment"
+    sort: tuple[str, ...] = ("created", "id")
 
     async def count_for_version(
         self, version_id: str, statuses: Collection[DeploymentStatus] | None = None
@@ -35,10 +44,21 @@ class DeploymentRepository(Repository[Deployment]):
         return await self.page(request, self._where(flt))
 
     async def all_matching(self, flt: DeploymentFilter) -> builtins.list[Deployment]:
-        """Every deployment the filter selects, oldest first (for statistics)."""
+        """Every deployment the filter selects, oldest first."""
         query = select(self.table).where(*self._where(flt)).order_by(self.table.c.id)
         async with self.engine.connect() as conn:
             return [self._to_model(row) for row in await conn.execute(query)]
+
+    async def stats(
+        self, since: datetime, until: datetime, app_id: str | None, apps: int
+    ) -> StatsFigures:
+        """Counts and percentiles of the window, overall and for the ``apps`` busiest apps.
+
+        Computed by the database, off the event loop (``deployment_stats.py``).
+        """
+        return await run_read(
+            self.engine, lambda conn: stats_figures(conn, since, until, app_id, apps)
+        )
 
     async def with_status(
         self, statuses: Collection[DeploymentStatus]
@@ -135,6 +155,8 @@ class DeploymentRepository(Repository[Deployment]):
             where.append(c.status == flt.status.value)
         if flt.since is not None:
             where.append(c.created >= flt.since)
+        if flt.until is not None:
+            where.append(c.created <= flt.until)
         return where
 
 

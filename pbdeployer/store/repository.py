@@ -11,6 +11,7 @@ with insert, update and delete statements built once per repository.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -27,14 +28,16 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import operators
 
-from pbdeployer.errors import Conflict, NotFound
+from pbdeployer.errors import Conflict, InvalidInput, NotFound
 from pbdeployer.models import PageRequest
+from pbdeployer.models.common import ListOrder, decode_cursor
 from pbdeployer.store.database import SQLiteReads, sqlite_reads
 from pbdeployer.store.tables import UtcDateTime
 
@@ -54,7 +57,9 @@ _COMPARISONS = {
 class _PlainReads:
     """One table's reads through ``SQLiteReads``: SQL built once, rows decoded to dicts."""
 
-    def __init__(self, reads: SQLiteReads, table: Table, dialect: Dialect) -> None:
+    def __init__(
+        self, reads: SQLiteReads, table: Table, dialect: Dialect, sort: Sequence[str]
+    ) -> None:
         quote = dialect.identifier_preparer.quote
         self.reads = reads
         self.table = table
@@ -64,7 +69,12 @@ class _PlainReads:
         self.select = "SELECT " + ", ".join(self.names.values()) + source
         self.count_all = "SELECT count(*)" + source
         self.by_id = f"{self.select} WHERE {self.names['id']} = ?"
-        self.order = f" ORDER BY {self.names['id']} LIMIT ? OFFSET ?"
+        oldest = ", ".join(self.names[key] for key in sort)
+        newest = ", ".join(f"{self.names[key]} DESC" for key in sort)
+        self.order = {
+            ListOrder.OLDEST: f" ORDER BY {oldest} LIMIT ? OFFSET ?",
+            ListOrder.NEWEST: f" ORDER BY {newest} LIMIT ? OFFSET ?",
+        }
         self.decoders = [
             (str(column.key), processor)
             for column in table.c
@@ -76,14 +86,18 @@ class _PlainReads:
         return self._decoded(self.by_id, [record_id])
 
     def page(
-        self, where: Sequence[ColumnElement[bool]], limit: int, offset: int
+        self, where: Sequence[ColumnElement[bool]], request: PageRequest
     ) -> tuple[list[dict[str, Any]], int] | None:
         plain = self._where(where)
-        if plain is None:
+        if plain is None or request.cursor is not None:
             return None
         sql, params = plain
         total = int(self.reads.rows(self.count_all + sql, params)[0][0])
-        return self._decoded(self.select + sql + self.order, [*params, limit, offset]), total
+        order = self.order[request.order]
+        found = self._decoded(
+            self.select + sql + order, [*params, request.per_page, request.offset]
+        )
+        return found, total
 
     def first(self, where: Sequence[ColumnElement[bool]]) -> list[dict[str, Any]] | None:
         plain = self._where(where)
@@ -154,17 +168,48 @@ def _bind_processor(column: Column[Any], dialect: Dialect) -> Processor | None:
     return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
+def ordering(columns: Sequence[Column[Any]], order: ListOrder) -> list[ColumnElement[Any]]:
+    return [c.desc() if order is ListOrder.NEWEST else c.asc() for c in columns]
+
+
+def after_cursor(columns: Sequence[Column[Any]], request: PageRequest) -> list[ColumnElement[bool]]:
+    """The keyset condition of a cursor page: rows past the cursor's key in the list's order."""
+    if request.cursor is None:
+        return []
+    key = decode_cursor(request.cursor, len(columns))
+    values: list[Any] = []
+    for column, text in zip(columns, key, strict=True):
+        values.append(_cursor_value(column, text))
+    row, mark = tuple_(*columns), tuple_(*values)
+    return [row < mark if request.order is ListOrder.NEWEST else row > mark]
+
+
+def _cursor_value(column: Column[Any], text: str) -> Any:
+    if not isinstance(column.type, UtcDateTime):
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput.single("cursor", "is not a cursor this list gave out")
+    return moment
+
+
 class Repository(Generic[M]):
-    """Rows of ``table`` as ``model``, ordered by id (time-sortable), so pages are stable."""
+    """Rows of ``table`` as ``model`` in ``sort`` order (time-sortable), so pages are stable."""
 
     table: Table
     model: type[M]
     noun: str
+    sort: tuple[str, ...] = ("id",)
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         reads = sqlite_reads(engine)
-        self._plain = None if reads is None else _PlainReads(reads, self.table, engine.dialect)
+        self._plain = (
+            None if reads is None else _PlainReads(reads, self.table, engine.dialect, self.sort)
+        )
         # Built once with placeholders: SQLAlchemy compiles each shape once, values vary freely.
         this = self.table.c.id == bindparam("record_id")
         self._insert = insert(self.table)
@@ -200,18 +245,19 @@ class Repository(Generic[M]):
     async def page(
         self, request: PageRequest, where: Sequence[ColumnElement[bool]] = ()
     ) -> tuple[list[M], int]:
-        plain = (
-            None
-            if self._plain is None
-            else self._plain.page(where, request.per_page, request.offset)
-        )
+        plain = None if self._plain is None else self._plain.page(where, request)
         if plain is not None:
             return self._models(plain[0]), plain[1]
-        query = select(self.table).where(*where).order_by(self.table.c.id)
+        columns = [self.table.c[key] for key in self.sort]
+        keyset = after_cursor(columns, request)
+        query = (
+            select(self.table).where(*where, *keyset).order_by(*ordering(columns, request.order))
+        )
+        offset = 0 if request.cursor is not None else request.offset
         counter = select(func.count()).select_from(self.table).where(*where)
         async with self.engine.connect() as conn:
             total = (await conn.execute(counter)).scalar_one()
-            result = await conn.execute(query.limit(request.per_page).offset(request.offset))
+            result = await conn.execute(query.limit(request.per_page).offset(offset))
             items = [self._to_model(row) for row in result]
         return items, total
 

@@ -83,7 +83,8 @@ apps: Table = Table(
     UniqueConstraint("server_id", "http_port", name="uq_apps_server_port"),
     UniqueConstraint("server_id", "service_name", name="uq_apps_server_service"),
     UniqueConstraint("server_id", "remote_path", name="uq_apps_server_path"),
-    Index("ix_apps_server_id", "server_id"),
+    Index("ix_apps_server_id_id", "server_id", "id"),
+    Index("ix_apps_status_id", "status", "id"),
 )
 
 versions: Table = Table(
@@ -102,6 +103,7 @@ versions: Table = Table(
     Column("uploaded_at", UtcDateTime(), nullable=True),
     UniqueConstraint("app_id", "version_number", name="uq_versions_app_number"),
     Index("ix_versions_zip_sha256", "zip_sha256"),
+    Index("ix_versions_app_id_id", "app_id", "id"),
 )
 
 deployments: Table = Table(
@@ -128,9 +130,11 @@ deployments: Table = Table(
     Column("snapshot", Text, nullable=True),
     Column("error_code", String(64), nullable=True),
     Column("error_message", Text, nullable=True),
-    Index("ix_deployments_app_id", "app_id"),
     Index("ix_deployments_version_id", "version_id"),
-    Index("ix_deployments_created", "created"),
+    Index("ix_deployments_created_id", "created", "id"),
+    Index("ix_deployments_app_id_created", "app_id", "created", "id"),
+    Index("ix_deployments_server_id_created", "server_id", "created", "id"),
+    Index("ix_deployments_status_created", "status", "created", "id"),
 )
 
 deploy_locks: Table = Table(

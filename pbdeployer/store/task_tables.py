@@ -37,8 +37,10 @@ tasks: Table = Table(
     Column("error_message", Text, nullable=True),
     Column("result", JSON, nullable=True),
     Column("event_count", Integer, nullable=False),
-    Index("ix_tasks_status", "status"),
-    Index("ix_tasks_server_id", "server_id"),
+    Index("ix_tasks_status_id", "status", "id"),
+    Index("ix_tasks_kind_id", "kind", "id"),
+    Index("ix_tasks_server_id_id", "server_id", "id"),
+    Index("ix_tasks_app_id_id", "app_id", "id"),
 )
 
 task_events: Table = Table(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from pbdeployer.errors import NotFound
 from pbdeployer.models.common import PageRequest
 from pbdeployer.models.tasks import Task, TaskError, TaskFilter, TaskStatus
+from pbdeployer.store.repository import after_cursor, ordering
 from pbdeployer.store.task_tables import tasks
 
 
@@ -82,13 +83,16 @@ class TaskRepository:
             return [_to_task(row) for row in await conn.execute(query)]
 
     async def list(self, flt: TaskFilter, request: PageRequest) -> tuple[list[Task], int]:
-        """A page of tasks matching ``flt``, oldest first."""
+        """A page of tasks matching ``flt``, in ``request.order`` by id."""
         where = _task_filters(flt)
-        query = select(tasks).where(*where).order_by(tasks.c.id)
+        keyset = after_cursor([tasks.c.id], request)
+        order = ordering([tasks.c.id], request.order)
+        query = select(tasks).where(*where, *keyset).order_by(*order)
+        offset = 0 if request.cursor is not None else request.offset
         counter = select(func.count()).select_from(tasks).where(*where)
         async with self.engine.connect() as conn:
             total = int((await conn.execute(counter)).scalar_one())
-            rows = await conn.execute(query.limit(request.per_page).offset(request.offset))
+            rows = await conn.execute(query.limit(request.per_page).offset(offset))
             return [_to_task(row) for row in rows], total
 
 

@@ -260,6 +260,13 @@ def test_list_get_status_and_stats(
     assert [d["id"] for d in mine["items"]] == [ids[0], ids[2]]
     later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     assert client.get("/deployments", params={"since": later}).json()["total"] == 0
+    first = client.get(f"/deployments/{ids[0]}").json()["created"]
+    upto_first = client.get("/deployments", params={"until": first}).json()
+    assert [d["id"] for d in upto_first["items"]] == [ids[0]]
+    expect_error(
+        client.get("/deployments", params={"since": later, "until": first}), 422,
+        "validation_failed", ["since"],
+    )  # fmt: skip
     status = client.get(f"/deployments/{ids[0]}/status").json()
     assert status["status"] == "failed"
     assert status["duration_seconds"] >= 0
@@ -270,6 +277,15 @@ def test_list_get_status_and_stats(
     assert stats["success_rate"] == 0.0
     assert stats["duration"]["p50_seconds"] is not None
     assert {a["app_id"]: a["total"] for a in stats["apps"]} == {blog["id"]: 2, shop["id"]: 1}
+    busiest = client.get("/deployments/stats", params={"apps": 1}).json()
+    assert (busiest["apps_total"], [a["app_id"] for a in busiest["apps"]]) == (2, [blog["id"]])
+    upto = client.get("/deployments/stats", params={"until": first, "since": "2000-01-01T00:00Z"})
+    expect_error(upto, 422, "validation_failed", ["since"])  # more than 366 days
+    just_first = client.get("/deployments/stats", params={"until": first}).json()
+    assert (just_first["total"], just_first["apps_total"]) == (1, 1)
+    expect_error(
+        client.get("/deployments/stats", params={"apps": 501}), 422, "validation_failed", ["apps"]
+    )
     expect_error(
         client.get("/deployments/stats", params={"since": later}), 422, "validation_failed",
         ["since"],

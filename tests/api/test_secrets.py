@@ -140,6 +140,8 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     call("GET", "/tasks/01NOSUCHTASK0000000000000", 404)
     call("GET", "/tasks/01NOSUCHTASK0000000000000/events", 404)
     call("POST", "/tasks/01NOSUCHTASK0000000000000/cancel", 404)
+    call("POST", "/maintenance/retention", 200, params={"days": 30})
+    call("POST", "/maintenance/retention", 422, params={"days": -1})
 
     version = call(
         "POST", "/versions", 201, json={"app_id": app["id"], "version_number": "1"}

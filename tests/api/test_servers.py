@@ -337,7 +337,14 @@ def test_list_is_empty_at_first(client):
     response = client.get("/servers")
 
     assert response.status_code == 200
-    assert response.json() == {"items": [], "page": 1, "per_page": 20, "total": 0, "total_pages": 0}
+    assert response.json() == {
+        "items": [],
+        "page": 1,
+        "per_page": 20,
+        "total": 0,
+        "total_pages": 0,
+        "next_cursor": None,
+    }
 
 
 def test_list_walks_45_servers_in_creation_order(client, new_server):
@@ -354,7 +361,14 @@ def test_list_walks_45_servers_in_creation_order(client, new_server):
     seen = [item["id"] for page in pages for item in page["items"]]
     assert seen == created
     past_end = client.get("/servers", params={"page": 4}).json()
-    assert past_end == {"items": [], "page": 4, "per_page": 20, "total": 45, "total_pages": 3}
+    assert past_end == {
+        "items": [],
+        "page": 4,
+        "per_page": 20,
+        "total": 45,
+        "total_pages": 3,
+        "next_cursor": None,
+    }
 
 
 def test_list_with_custom_page_size_sees_every_id_once(client, new_server):

@@ -3,6 +3,7 @@
 from pbdeployer.api.controllers.apps import AppController
 from pbdeployer.api.controllers.deployments import AppDeploymentController, DeploymentController
 from pbdeployer.api.controllers.health import HealthController
+from pbdeployer.api.controllers.maintenance import MaintenanceController
 from pbdeployer.api.controllers.operations import (
     SecurityController,
     ServicesController,
@@ -18,6 +19,7 @@ __all__ = [
     "AppDeploymentController",
     "DeploymentController",
     "HealthController",
+    "MaintenanceController",
     "ReferenceController",
     "SecurityController",
     "ServerController",

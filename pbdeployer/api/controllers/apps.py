@@ -11,9 +11,12 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
     DEFAULT_PER_PAGE,
+    Cursor,
     DeployerDep,
     Id,
+    ListOrder,
     OptionalId,
+    Order,
     PageNumber,
     PerPage,
     Search,
@@ -44,9 +47,11 @@ class AppController(Controller):
         q: Search = None,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
+        order: Order = ListOrder.OLDEST,
+        cursor: Cursor = None,
     ) -> Page[App]:
         flt = AppFilter(server_id=server_id, status=status, q=q)
-        return await deployer.apps.list(flt, page_request(page, per_page))
+        return await deployer.apps.list(flt, page_request(page, per_page, order, cursor))
 
     @post(
         "/",

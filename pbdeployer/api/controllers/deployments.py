@@ -8,20 +8,25 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
     DEFAULT_PER_PAGE,
+    Cursor,
     Id,
+    ListOrder,
     OptionalId,
+    Order,
     PageNumber,
     PerPage,
     page_request,
 )
 from pbdeployer.models import Page
 from pbdeployer.models.deployments import (
+    DEFAULT_STATS_APPS,
+    MAX_STATS_APPS,
     Deployment,
     DeploymentFilter,
     DeploymentState,
@@ -100,7 +105,9 @@ class DeploymentController(Controller):
         "/",
         operation_id="listDeployments",
         summary="List deployments",
-        description="Oldest first; filter by app, server, status and creation time.",
+        description="By creation time, oldest first unless `order=newest`; filter by app, "
+        "server, status and creation time (`since` and "
+        "`until`, both inclusive; `since` after `until` is a 422).",
         responses={
             200: docs.success(Page[Deployment], "A page", docs.page_of(docs.DEPLOYMENT_SUCCEEDED))
         }
@@ -113,18 +120,26 @@ class DeploymentController(Controller):
         server_id: OptionalId = None,
         status: FromQuery[DeploymentStatus | None] = None,
         since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
+        order: Order = ListOrder.OLDEST,
+        cursor: Cursor = None,
     ) -> Page[Deployment]:
-        flt = DeploymentFilter(app_id=app_id, server_id=server_id, status=status, since=since)
-        return await deployments.list(flt, page_request(page, per_page))
+        flt = DeploymentFilter(
+            app_id=app_id, server_id=server_id, status=status, since=since, until=until
+        )
+        return await deployments.list(flt, page_request(page, per_page, order, cursor))
 
     @get(
         "/stats",
         operation_id="deploymentStats",
         summary="Deployment statistics",
         description="Counts by status, success rate (succeeded / finished) and p50/p95 "
-        "duration over a window (default the last 30 days, at most 366), overall and per app.",
+        "duration (nearest rank) over a window of creation times (default the last 30 days, "
+        "at most 366), overall and for the `apps` apps with the most deployments in it "
+        f"(default {DEFAULT_STATS_APPS}, at most {MAX_STATS_APPS}; `apps_total` counts them "
+        "all). Computed by the database.",
         responses={200: docs.success(DeploymentStats, "Stats", docs.DEPLOYMENT_STATS)}
         | docs.responses(422),
     )
@@ -134,8 +149,14 @@ class DeploymentController(Controller):
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         app_id: OptionalId = None,
+        apps: Annotated[
+            int,
+            QueryParameter(
+                ge=0, le=MAX_STATS_APPS, description="how many apps to break down, busiest first"
+            ),
+        ] = DEFAULT_STATS_APPS,
     ) -> DeploymentStats:
-        return await deployments.stats(since, until, app_id)
+        return await deployments.stats(since, until, app_id, apps)
 
     @get(
         "/{deployment_id:str}",

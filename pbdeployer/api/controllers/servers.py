@@ -10,8 +10,11 @@ from litestar.params import Body
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
     DEFAULT_PER_PAGE,
+    Cursor,
     DeployerDep,
     Id,
+    ListOrder,
+    Order,
     PageNumber,
     PerPage,
     Search,
@@ -38,8 +41,12 @@ class ServerController(Controller):
         q: Search = None,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
+        order: Order = ListOrder.OLDEST,
+        cursor: Cursor = None,
     ) -> Page[Server]:
-        return await deployer.servers.list(ServerFilter(q=q), page_request(page, per_page))
+        return await deployer.servers.list(
+            ServerFilter(q=q), page_request(page, per_page, order, cursor)
+        )
 
     @post(
         "/",

@@ -12,8 +12,11 @@ from litestar.status_codes import HTTP_200_OK
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
     DEFAULT_PER_PAGE,
+    Cursor,
     Id,
+    ListOrder,
     OptionalId,
+    Order,
     PageNumber,
     PerPage,
     page_request,
@@ -54,9 +57,11 @@ class TaskController(Controller):
         app_id: OptionalId = None,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
+        order: Order = ListOrder.OLDEST,
+        cursor: Cursor = None,
     ) -> Page[Task]:
         flt = TaskFilter(status=status, kind=kind, server_id=server_id, app_id=app_id)
-        return await host_tasks.list_tasks(flt, page_request(page, per_page))
+        return await host_tasks.list_tasks(flt, page_request(page, per_page, order, cursor))
 
     @get(
         "/{task_id:str}",

@@ -14,9 +14,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_206_PARTIAL_CONTENT
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
     DEFAULT_PER_PAGE,
+    Cursor,
     DeployerDep,
     Id,
+    ListOrder,
     OptionalId,
+    Order,
     PageNumber,
     PerPage,
     page_request,
@@ -54,9 +57,11 @@ class VersionController(Controller):
         app_id: OptionalId = None,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
+        order: Order = ListOrder.OLDEST,
+        cursor: Cursor = None,
     ) -> Page[Version]:
         return await deployer.versions.list(
-            VersionFilter(app_id=app_id), page_request(page, per_page)
+            VersionFilter(app_id=app_id), page_request(page, per_page, order, cursor)
         )
 
     @post(

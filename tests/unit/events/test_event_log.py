@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from pbdeployer.events import EventLog, MemoryPublisher, Subscription, task_topics
+from pbdeployer.events.log import REPLAY_CHUNK
 from pbdeployer.models.task_events import TaskEvent, TaskFinished, TaskLogLine
 from pbdeployer.models.tasks import Task, TaskKind, TaskStatus
 from pbdeployer.settings import DATABASE_FILE, Settings
@@ -291,3 +292,40 @@ async def test_stop_stores_what_waits_and_the_log_can_start_again(
         await asyncio.sleep(0.01)
     assert await rows.count(TASK.id) == 2
     await log.stop()
+
+
+class CountingRows(TaskEventRepository):
+    """The real repository, noting how many events each read returned."""
+
+    reads: list[int]
+
+    async def after(
+        self, task_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[TaskEvent]:
+        found = await super().after(task_id, after_seq, limit)
+        self.reads.append(len(found))
+        return found
+
+
+async def test_a_page_of_events_reads_only_its_rows(rows: TaskEventRepository) -> None:
+    events = [TaskLogLine(task_id=TASK.id, seq=n, created=NOW, text=str(n)) for n in range(1, 31)]
+    await rows.add_many(events)
+    assert [e.seq for e in await rows.after(TASK.id, 3, limit=4)] == [4, 5, 6, 7]
+    assert [e.seq for e in await rows.after(TASK.id, 28, limit=4)] == [29, 30]
+
+
+async def test_replay_streams_a_long_history_in_chunks(rows: TaskEventRepository) -> None:
+    total = REPLAY_CHUNK * 2 + 3
+    stored = [TaskLogLine(task_id=TASK.id, seq=n, created=NOW, text="x") for n in range(1, total)]
+    end = TaskFinished(
+        task_id=TASK.id, seq=total, created=NOW, status=TaskStatus.SUCCEEDED, event_count=total
+    )
+    await rows.add_many([*stored, end])
+    counting = CountingRows(rows.engine)
+    counting.reads = []
+    log = EventLog(counting, MemoryPublisher())
+
+    replayed = [event.seq async for event in log.follow(TASK.id, after_seq=1)]
+
+    assert replayed == list(range(2, total + 1))
+    assert counting.reads == [REPLAY_CHUNK, REPLAY_CHUNK, 2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from pbdeployer.models import PageRequest
 from pbdeployer.settings import Settings
 from pbdeployer.store import Database, Store
 from pbdeployer.store.repository import Repository
-from tests.unit.store.test_repositories import Ids, app, server, version
+from tests.unit.store.test_repositories import NOW, Ids, app, server, version
 
 
 @pytest.fixture
@@ -99,6 +100,10 @@ async def test_reads_reopen_after_close(database, tmp_path):
     await database.close()
 
     assert await store.servers.get(record.id) == record
+    figures = await store.deployments.stats(
+        NOW - timedelta(days=1), NOW, None, 1
+    )  # heavy reads too
+    assert figures.apps_total == 0
 
 
 async def test_an_in_memory_database_keeps_one_connection():

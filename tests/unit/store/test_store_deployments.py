@@ -8,13 +8,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from pbdeployer.errors import DeploymentLocked
+from pbdeployer.errors import DeploymentLocked, InvalidInput
 from pbdeployer.models import (
     Deployment,
     DeploymentStatus,
     PageRequest,
     ServerFilter,
 )
+from pbdeployer.models.common import ListOrder, encode_cursor
 from pbdeployer.models.deployments import DeploymentFilter
 from pbdeployer.store import Store
 from tests.unit.store.test_repositories import NOW, Ids, app, ids, server, store, version
@@ -162,6 +163,10 @@ async def test_filters_select_exactly_their_deployments(store, ids, world):
     assert await found(since=NOW - hour) == [old.id, at.id, new_b.id]
     assert await found(since=NOW - hour + timedelta(microseconds=1)) == [at.id, new_b.id]
     assert await found(app_id=world.app_a, since=NOW, status=DeploymentStatus.FAILED) == [at.id]
+    # until is inclusive too
+    assert await found(until=NOW) == [old.id, at.id]
+    assert await found(until=NOW - timedelta(microseconds=1)) == [old.id]
+    assert await found(since=NOW, until=NOW) == [at.id]
     assert await found(server_id=world.server_b, app_id=world.app_a) == []
 
 
@@ -217,3 +222,24 @@ async def test_a_name_search_pages_without_repeats(store, ids):
         pages.append([s.name for s in items])
 
     assert pages == [names[:10], names[10:20], names[20:], []]
+
+
+async def test_deployments_page_by_creation_time_with_cursors(store, ids, world):
+    made = []
+    for hours in (3, 1, 2, 0):  # ids in insertion order; the list follows creation time
+        record = deployment(ids, world, created=NOW - timedelta(hours=hours))
+        made.append(await store.deployments.add(record))
+    by_time = sorted(made, key=lambda d: d.created)
+    for order, expected in ((ListOrder.OLDEST, by_time), (ListOrder.NEWEST, by_time[::-1])):
+        first, total = await store.deployments.list(
+            DeploymentFilter(), PageRequest(per_page=2, order=order)
+        )
+        last = first[-1]
+        cursor = encode_cursor((last.created.isoformat(), last.id))
+        rest, _ = await store.deployments.list(
+            DeploymentFilter(), PageRequest(per_page=2, order=order, cursor=cursor)
+        )
+        assert ([d.id for d in first + rest], total) == ([d.id for d in expected], 4)
+    naive = encode_cursor(("2026-01-01T00:00:00", made[0].id))
+    with pytest.raises(InvalidInput):
+        await store.deployments.list(DeploymentFilter(), PageRequest(cursor=naive))
