@@ -12,6 +12,7 @@ from pbdeployer.events import EventLog, MemoryPublisher, Publisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
 from pbdeployer.services import (
+    AppEnvironment,
     AppService,
     DataDirLock,
     DeploymentService,
@@ -21,6 +22,7 @@ from pbdeployer.services import (
     OperationHandlers,
     ProxySites,
     ReleaseHandlers,
+    SecretBox,
     SecurityService,
     ServerService,
     ServiceControl,
@@ -39,6 +41,7 @@ from pbdeployer.store import Database, Store
 _READS: dict[str, frozenset[str]] = {
     "servers": frozenset({"get", "list"}),
     "apps": frozenset({"get", "list"}),
+    "env": frozenset({"get"}),
     "versions": frozenset({"get", "list", "stored_zip", "read_zip", "download"}),
     "blobs": frozenset({"path", "exists", "size", "read_range"}),
     "deployments": frozenset({"get", "list", "status", "stats"}),
@@ -81,7 +84,16 @@ class Deployer:
         self.publisher: Publisher = MemoryPublisher()
         self.event_log = EventLog(store.task_events, self.publisher)
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
-        handlers |= ReleaseHandlers.from_settings(store, runs, self.blobs, settings).handlers()
+        self.env = AppEnvironment(
+            store,
+            SecretBox(settings.secrets_key_file),
+            runs,
+            health_timeout=settings.deploy_health_timeout_seconds,
+            acme_email=settings.acme_email,
+        )
+        handlers |= self.env.handlers()
+        releases = ReleaseHandlers.from_settings(store, runs, self.blobs, settings, self.env)
+        handlers |= releases.handlers()
         self.sites = ProxySites(store, runs, settings.acme_email)
         handlers |= self.sites.handlers()
         self.tasks = InProcessTaskQueue(
@@ -94,6 +106,7 @@ class Deployer:
             queue=self.tasks,
             records=store.tasks,
             events=store.task_events,
+            env=self.env,
         )
         self.deployments = DeploymentService(store, self.tasks)
         if read_only:

@@ -63,6 +63,19 @@ APP = {
     "current_version": None,
     "status": "new",
 }
+APP_ENV_UPDATE = {
+    "variables": [
+        {"key": "PB_ENCRYPTION_KEY", "value": "an-example-32-character-value-00", "secret": True},
+        {"key": "SMTP_HOST", "value": "smtp.example.com"},
+    ]
+}
+APP_ENV = {
+    "app_id": APP_ID,
+    "variables": [
+        {"key": "PB_ENCRYPTION_KEY", "secret": True, "value": None, "set": True},
+        {"key": "SMTP_HOST", "secret": False, "value": "smtp.example.com", "set": True},
+    ],
+}
 VERSION_CREATE = {"app_id": APP_ID, "version_number": "1.4.0", "notes": "adds comments"}
 VERSION: dict[str, Any] = {
     "id": VERSION_ID,

@@ -1,5 +1,6 @@
 """Use cases: what the library and the API can do, each validated the same way."""
 
+from pbdeployer.services.app_env import AppEnvironment
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.data_dir import DataDirLock, make_private
@@ -9,6 +10,7 @@ from pbdeployer.services.operations import AuditWithAge, HostTasks
 from pbdeployer.services.proxy import ProxySites
 from pbdeployer.services.releases import ReleaseHandlers
 from pbdeployer.services.runs import EventCallback, HostRuns
+from pbdeployer.services.sealing import SecretBox
 from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.service import ServiceControl
@@ -28,6 +30,7 @@ from pbdeployer.services.versions import VersionService
 __all__ = [
     "MIN_TOKEN_LENGTH",
     "MUTATING_KINDS",
+    "AppEnvironment",
     "AppService",
     "AuditWithAge",
     "DataDirLock",
@@ -40,6 +43,7 @@ __all__ = [
     "OperationHandlers",
     "ProxySites",
     "ReleaseHandlers",
+    "SecretBox",
     "SecurityService",
     "ServerService",
     "ServiceControl",

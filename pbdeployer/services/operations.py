@@ -35,9 +35,11 @@ from pbdeployer.models import (
     UnitStatus,
     make_page,
 )
+from pbdeployer.models.app_env import AppEnvUpdate
 from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskSpec, TaskStatus
+from pbdeployer.services.app_env import AppEnvironment
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.security import SecurityService
@@ -88,7 +90,9 @@ class HostTasks:
         records: TaskRepository,
         events: TaskEventRepository,
         read_timeout: float = READ_TIMEOUT_SECONDS,
+        env: AppEnvironment | None = None,
     ) -> None:
+        self._env = env
         self._servers = servers
         self._apps_service = apps
         self._security = security
@@ -160,6 +164,19 @@ class HostTasks:
         """Queue the task that writes the app's site for its domain (or removes it)."""
         app = await self._apps_service.get(app_id)
         return await self._submit(TaskKind.PROXY_SITE, app.server_id, app.id)
+
+    async def set_env(self, app_id: str, update: AppEnvUpdate) -> Task:
+        """Store the app's variables, then queue the task that writes them on its host and
+        restarts the app through the health check (only writes them when not deployed)."""
+        if self._env is None:
+            raise Conflict("this controller keeps no app environments")
+        app = await self._apps_service.get(app_id)
+        rows = await self._env.prepare(app_id, update)
+        server = await self._servers.get(app.server_id)
+        if not server.setup_complete:
+            raise Conflict(f"server '{server.id}' is not set up yet; run setup first")
+        await self._env.store(app_id, rows)
+        return await self._submit(TaskKind.APP_ENV, app.server_id, app.id)
 
     async def _submit(
         self,

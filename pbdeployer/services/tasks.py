@@ -202,6 +202,7 @@ MUTATING_KINDS = frozenset(
         TaskKind.ROLLBACK,
         TaskKind.DEPLOY_RECOVER,
         TaskKind.PROXY_SITE,
+        TaskKind.APP_ENV,
     }
 )
 """Kinds that change their server: one of them at a time per server."""

@@ -19,6 +19,7 @@ from pbdeployer.models import (
     VersionFilter,
 )
 from pbdeployer.store import tables
+from pbdeployer.store.app_env import AppEnvRepository
 from pbdeployer.store.audits import AuditRepository
 from pbdeployer.store.deployments import DeploymentRepository
 from pbdeployer.store.events import TaskEventRepository
@@ -163,5 +164,6 @@ class Store:
         self.task_events = TaskEventRepository(engine)
         self.servers = ServerRepository(engine)
         self.apps = AppRepository(engine)
+        self.app_env = AppEnvRepository(engine)
         self.versions = VersionRepository(engine)
         self.deployments = DeploymentRepository(engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import Body, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -21,6 +21,7 @@ from pbdeployer.api.controllers.params import (
 )
 from pbdeployer.api.controllers.tasks import HostTasksDep
 from pbdeployer.models import App, AppCreate, AppFilter, AppStatus, AppUpdate, Page
+from pbdeployer.models.app_env import AppEnv, AppEnvUpdate
 from pbdeployer.models.tasks import Task
 
 
@@ -101,6 +102,37 @@ class AppController(Controller):
     )
     async def serve_app_site(self, host_tasks: HostTasksDep, app_id: Id) -> Task:
         return await host_tasks.serve_site(app_id)
+
+    @get(
+        "/{app_id:str}/env",
+        operation_id="getAppEnv",
+        summary="The app's environment variables (secret values are never shown)",
+        responses={200: docs.success(AppEnv, "The variables", docs.APP_ENV)} | docs.responses(404),
+    )
+    async def get_app_env(self, deployer: DeployerDep, app_id: Id) -> AppEnv:
+        return await deployer.env.get(app_id)
+
+    @put(
+        "/{app_id:str}/env",
+        operation_id="setAppEnv",
+        summary="Replace the app's environment variables and apply them on its server",
+        description="Stores the variables (secret values encrypted, write-only; a secret sent "
+        "with value null keeps its stored value) and queues the task that writes them to the "
+        "app's EnvironmentFile on its server (root, 0600) and, when the app is deployed, "
+        "restarts it and waits for its health. Answers 202 with the queued task.",
+        status_code=HTTP_202_ACCEPTED,
+        responses={202: docs.success(Task, "Queued", docs.TASK_QUEUED, "Accepted")}
+        | docs.responses(400, 404, 409, 422),
+    )
+    async def set_app_env(
+        self,
+        host_tasks: HostTasksDep,
+        app_id: Id,
+        data: Annotated[
+            AppEnvUpdate, Body(examples=docs.example("A secret and a setting", docs.APP_ENV_UPDATE))
+        ],
+    ) -> Task:
+        return await host_tasks.set_env(app_id, data)
 
     @delete(
         "/{app_id:str}",
