@@ -13,6 +13,7 @@ from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
 from pbdeployer.services import (
     AppEnvironment,
+    AppRemoval,
     AppService,
     DataDirLock,
     DeploymentService,
@@ -78,7 +79,7 @@ class Deployer:
         self.runner = Runner(settings)
         runs = TaskRuns(self.runner, RunCredentials.from_environ(os.environ))
         self.health = HealthService(settings, database, self.runner, runs)
-        self.setup = SetupService(store, runs)
+        self.setup = SetupService(store, runs, settings.acme_email)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
         self.publisher: Publisher = MemoryPublisher()
@@ -92,6 +93,7 @@ class Deployer:
             acme_email=settings.acme_email,
         )
         handlers |= self.env.handlers()
+        handlers |= AppRemoval(store, runs, self.apps).handlers()
         releases = ReleaseHandlers.from_settings(store, runs, self.blobs, settings, self.env)
         handlers |= releases.handlers()
         self.sites = ProxySites(store, runs, settings.acme_email)

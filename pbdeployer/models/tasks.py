@@ -32,6 +32,8 @@ class TaskKind(enum.StrEnum):
     """Bring an app's site on its server's proxy in line with its domain."""
     APP_ENV = "app_env"
     """Write an app's environment on its host and restart it through the health check."""
+    APP_REMOVE = "app_remove"
+    """Take a deleted app's site and unit off its host, then delete its record."""
 
 
 class TaskStatus(enum.StrEnum):

@@ -40,3 +40,11 @@ def apply(
 def private(env: EnvValues) -> dict[str, Any]:
     """The ``PlaybookInvocation`` fields that carry ``env`` to the service role."""
     return {"private_vars": {ENV_VAR: dict(env.values)}, "redact": env.secrets}
+
+
+def remove(app: App, server: Server) -> PlaybookInvocation:
+    """Take the app off its host: its site, then its unit and environment file (its data
+    stays on disk)."""
+    return PlaybookInvocation(
+        playbook="app_remove.yml", extravars=app_vars(app, server).extravars()
+    )

@@ -1,6 +1,7 @@
 """Use cases: what the library and the API can do, each validated the same way."""
 
 from pbdeployer.services.app_env import AppEnvironment
+from pbdeployer.services.app_removal import AppRemoval
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.data_dir import DataDirLock, make_private
@@ -31,6 +32,7 @@ __all__ = [
     "MIN_TOKEN_LENGTH",
     "MUTATING_KINDS",
     "AppEnvironment",
+    "AppRemoval",
     "AppService",
     "AuditWithAge",
     "DataDirLock",

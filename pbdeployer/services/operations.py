@@ -28,6 +28,7 @@ from pbdeployer.errors import (
 from pbdeployer.models import (
     App,
     AppFilter,
+    AppStatus,
     AuditReport,
     LogLine,
     Page,
@@ -112,9 +113,11 @@ class HostTasks:
         await self.queue.get(task_id)
         return (await self._events.after(task_id, after))[:limit]
 
-    async def setup(self, server_id: str, packages: Sequence[str]) -> Task:
+    async def setup(self, server_id: str, packages: Sequence[str], *, proxy: bool = False) -> Task:
+        """``proxy`` installs the proxy now; it is installed anyway once an app has a domain."""
         extra = checked_list("packages", packages, check_package_name)
-        return await self._submit(TaskKind.SETUP, server_id, params={"extra_packages": extra})
+        params = {"extra_packages": extra, "proxy": proxy}
+        return await self._submit(TaskKind.SETUP, server_id, params=params)
 
     async def setup_user(self, server_id: str) -> Task:
         return await self._submit(TaskKind.SETUP_USER, server_id)
@@ -164,6 +167,22 @@ class HostTasks:
         """Queue the task that writes the app's site for its domain (or removes it)."""
         app = await self._apps_service.get(app_id)
         return await self._submit(TaskKind.PROXY_SITE, app.server_id, app.id)
+
+    async def delete_app(self, app_id: str, *, cascade: bool = False) -> Task | None:
+        """Delete the app: at once when it never reached its host (None), else queue the task
+        that takes its site and unit off the host and then deletes it."""
+        app = await self._apps_service.get(app_id)
+        if app.status is AppStatus.NEW:
+            await self._apps_service.delete(app_id, cascade=cascade)
+            return None
+        versions = await self._apps_service.version_count(app_id)
+        if versions and not cascade:
+            raise Conflict(
+                f"app '{app_id}' has {versions} version(s); delete them or pass cascade=true"
+            )
+        return await self._submit(
+            TaskKind.APP_REMOVE, app.server_id, app.id, params={"cascade": cascade}
+        )
 
     async def set_env(self, app_id: str, update: AppEnvUpdate) -> Task:
         """Store the app's variables, then queue the task that writes them on its host and

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromQuery, QueryParameter
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
@@ -138,15 +139,27 @@ class AppController(Controller):
         "/{app_id:str}",
         operation_id="deleteApp",
         summary="Delete an app (refused while it has versions, unless cascade=true)",
-        responses=docs.responses(404, 409, 422),
+        description="An app that never reached its server is deleted at once (204). One that "
+        "did is taken off its server first: the answer is 202 with the queued task, which "
+        "removes the app's site from the proxy and stops and removes its unit and environment "
+        "file (its data stays on disk), then deletes the app.",
+        status_code=HTTP_202_ACCEPTED,
+        responses={
+            202: docs.success(Task, "Queued", docs.TASK_QUEUED, "Accepted"),
+            204: ResponseSpec(None, description="Deleted at once"),
+        }
+        | docs.responses(404, 409, 422),
     )
     async def delete_app(
         self,
-        deployer: DeployerDep,
+        host_tasks: HostTasksDep,
         app_id: Id,
         cascade: Annotated[
             bool,
             QueryParameter(description="also delete its versions and deployment history"),
         ] = False,
-    ) -> None:
-        await deployer.apps.delete(app_id, cascade=cascade)
+    ) -> Response[Task | None]:
+        task = await host_tasks.delete_app(app_id, cascade=cascade)
+        if task is None:
+            return Response(None, status_code=HTTP_204_NO_CONTENT)
+        return Response(task, status_code=HTTP_202_ACCEPTED)

@@ -74,6 +74,8 @@ ENV = EnvValues(
 
 CASES: dict[str, Callable[[], PlaybookInvocation]] = {
     "setup": lambda: setup.setup(SERVER, ["jq", "htop"]),
+    "setup_with_proxy": lambda: setup.setup(SERVER, [], proxy=True, acme_email="ops@example.com"),
+    "app_remove": lambda: app_env.remove(APP, SERVER),
     "setup_user": lambda: setup.setup_user(SERVER),
     "setup_packages": lambda: setup.setup_packages(["jq"]),
     "lockdown": lambda: lockdown.lockdown(SERVER, [8443]),
