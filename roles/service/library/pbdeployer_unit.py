@@ -113,7 +113,7 @@ def answer_for(raw):
         return {"failed": True, "msg": f"unit must be a plain NAME.service, not {unit!r}"}
     if not isinstance(content, str) or not content.strip():
         return {"failed": True, "msg": "content must be the unit file's text"}
-    env_file, env_content = raw.get("env_file"), raw.get("env_content")
+    env_file, env_content = raw.get("env_file"), raw.get("env_content") or ""
     env = None
     if env_file is not None:
         if not ENV_FILE.match(str(env_file)) or ".." in env_file or not isinstance(env_content, str):
