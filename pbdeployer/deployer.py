@@ -13,6 +13,8 @@ from pbdeployer.events import EventLog, MemoryPublisher, Publisher
 from pbdeployer.models.run import RunCredentials
 from pbdeployer.runner import Runner
 from pbdeployer.services import (
+    AppEnvironment,
+    AppRemoval,
     AppService,
     DataDirLock,
     DeploymentService,
@@ -23,6 +25,7 @@ from pbdeployer.services import (
     ProxySites,
     ReleaseHandlers,
     RetentionService,
+    SecretBox,
     SecurityService,
     ServerService,
     ServiceControl,
@@ -44,6 +47,7 @@ CLOSE_CANCEL_SECONDS = 6.0
 _READS: dict[str, frozenset[str]] = {
     "servers": frozenset({"get", "list"}),
     "apps": frozenset({"get", "list"}),
+    "env": frozenset({"get"}),
     "versions": frozenset({"get", "list", "stored_zip", "read_zip", "download"}),
     "blobs": frozenset({"path", "exists", "size", "read_range"}),
     "deployments": frozenset({"get", "list", "status", "stats"}),
@@ -139,13 +143,23 @@ class Deployer:
         self.runner = Runner(settings)
         runs = TaskRuns(self.runner, RunCredentials.from_environ(os.environ))
         self.health = HealthService(settings, database, self.runner, runs)
-        self.setup = SetupService(store, runs)
+        self.setup = SetupService(store, runs, settings.acme_email)
         self.security = SecurityService(store, runs)
         self.services = ServiceControl(store, runs)
         self.publisher = MemoryPublisher()
         self.event_log = EventLog(store.task_events, self.publisher)
         handlers = OperationHandlers(self.setup, self.security, self.services).handlers()
-        handlers |= ReleaseHandlers.from_settings(store, runs, self.blobs, settings).handlers()
+        self.env = AppEnvironment(
+            store,
+            SecretBox(settings.secrets_key_file),
+            runs,
+            health_timeout=settings.deploy_health_timeout_seconds,
+            acme_email=settings.acme_email,
+        )
+        handlers |= self.env.handlers()
+        handlers |= AppRemoval(store, runs, self.apps).handlers()
+        releases = ReleaseHandlers.from_settings(store, runs, self.blobs, settings, self.env)
+        handlers |= releases.handlers()
         self.sites = ProxySites(store, runs, settings.acme_email)
         handlers |= self.sites.handlers()
         self.tasks = InProcessTaskQueue(
@@ -158,6 +172,7 @@ class Deployer:
             queue=self.tasks,
             records=store.tasks,
             events=store.task_events,
+            env=self.env,
         )
         self.deployments = DeploymentService(store, self.tasks)
         self.retention = RetentionService(

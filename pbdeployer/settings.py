@@ -93,6 +93,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.data_dir / "api-token"
 
     @property
+    def secrets_key_file(self) -> Path:
+        """The key that encrypts apps' secret variables in the database (never stored in it)."""
+        return self.data_dir / "secrets.key"
+
+    @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
 

@@ -288,3 +288,22 @@ def check_binary_name(value: str) -> str | None:
     if value in (".", "..") or not _PATH_PART.match(value) or len(value) > 100:
         return "must be a plain file name of letters, digits and _ . @ + - (max 100)"
     return None
+
+
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
+_ENV_VALUE_MAX = 32_768
+
+
+def check_env_key(value: str) -> str | None:
+    if not _ENV_KEY.match(value):
+        return "must be 1-128 of A-Z a-z 0-9 _, not starting with a digit"
+    return None
+
+
+def check_env_value(value: str) -> str | None:
+    """Any single line of text: quotes, spaces, '$' and '\\' are kept as they are."""
+    if len(value) > _ENV_VALUE_MAX:
+        return f"must be at most {_ENV_VALUE_MAX} characters"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "must be one line without control characters"
+    return None

@@ -65,6 +65,19 @@ APP: dict[str, Any] = {
     "current_version": None,
     "status": "new",
 }
+APP_ENV_UPDATE: dict[str, Any] = {
+    "variables": [
+        {"key": "PB_ENCRYPTION_KEY", "value": "an-example-32-character-value-00", "secret": True},
+        {"key": "SMTP_HOST", "value": "smtp.example.com"},
+    ]
+}
+APP_ENV: dict[str, Any] = {
+    "app_id": APP_ID,
+    "variables": [
+        {"key": "PB_ENCRYPTION_KEY", "secret": True, "value": None, "set": True},
+        {"key": "SMTP_HOST", "secret": False, "value": "smtp.example.com", "set": True},
+    ],
+}
 VERSION_CREATE: dict[str, Any] = {
     "app_id": APP_ID,
     "version_number": "1.4.0",

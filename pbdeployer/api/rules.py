@@ -49,7 +49,7 @@ REQUEST_RULES: dict[str, dict[str, Rules]] = {
     "AppCreate": _APP,
     "AppUpdate": _APP,
     "VersionCreate": {"version_number": _VERSION_LABEL, "notes": _NOTES},
-    "ExtraPackages": {"packages": _PACKAGES},
+    "SetupRequest": {"packages": _PACKAGES},
     "Packages": {"packages": _PACKAGES},
     "Lockdown": {"extra_ports": _PORTS},
 }

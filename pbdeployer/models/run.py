@@ -38,6 +38,11 @@ class PlaybookInvocation(msgspec.Struct, frozen=True, kw_only=True):
     tags: tuple[str, ...] = ()
     result_facts: tuple[str, ...] = ()
     """Facts (set by ``set_fact`` or a module) to hand back in ``RunResult.facts``."""
+    private_vars: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Extra variables that hold secrets: never written to the run's ``env/extravars``, but
+    handed over in a file that is removed as soon as ansible-playbook has read it."""
+    redact: tuple[str, ...] = ()
+    """Secret strings blanked out of every event and of the run directory."""
 
 
 class RunCredentials(msgspec.Struct, frozen=True, kw_only=True):

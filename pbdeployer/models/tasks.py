@@ -30,6 +30,10 @@ class TaskKind(enum.StrEnum):
     """Put an app back on a known release after its deployment was cut short."""
     PROXY_SITE = "proxy_site"
     """Bring an app's site on its server's proxy in line with its domain."""
+    APP_ENV = "app_env"
+    """Write an app's environment on its host and restart it through the health check."""
+    APP_REMOVE = "app_remove"
+    """Take a deleted app's site and unit off its host, then delete its record."""
 
 
 class TaskStatus(enum.StrEnum):

@@ -3,7 +3,17 @@
 Only ``runner/`` executes an invocation; tests pin each one with a golden file.
 """
 
-from pbdeployer.plays import audit, deploy, lockdown, proxy, service, setup
+from pbdeployer.plays import app_env, audit, deploy, lockdown, proxy, service, setup
 from pbdeployer.plays.role_vars import ROLE_VARS, RoleVars
 
-__all__ = ["ROLE_VARS", "RoleVars", "audit", "deploy", "lockdown", "proxy", "service", "setup"]
+__all__ = [
+    "ROLE_VARS",
+    "RoleVars",
+    "app_env",
+    "audit",
+    "deploy",
+    "lockdown",
+    "proxy",
+    "service",
+    "setup",
+]

@@ -13,7 +13,9 @@ import msgspec
 
 from pbdeployer.errors import InvalidInput
 from pbdeployer.models import App, Server, Version
+from pbdeployer.models.app_env import EnvValues
 from pbdeployer.models.run import PlaybookInvocation
+from pbdeployer.plays.app_env import private
 from pbdeployer.plays.proxy import served_site_vars
 from pbdeployer.plays.role_vars import AppReleaseVars, ProxyVars
 
@@ -49,13 +51,16 @@ def deploy(
     zip_path: Path,
     deployment_id: str,
     options: DeployOptions,
+    env: EnvValues | None = None,
 ) -> PlaybookInvocation:
-    """Put ``version`` live; ``zip_path`` (absolute, on this machine) is sent if needed."""
+    """Put ``version`` live; ``zip_path`` (absolute, on this machine) is sent if needed.
+    ``env`` (the app's variables) is written with the unit; None leaves the host's file."""
     variables = _release_vars(app, server, version, zip_path, deployment_id, options)
     return _invocation(
         "deploy.yml",
         msgspec.structs.replace(variables, app_release_mode="deploy"),
         _site(app, options),
+        env,
     )
 
 
@@ -67,6 +72,7 @@ def rollback(
     deployment_id: str,
     options: DeployOptions,
     restore_snapshot: str | None,
+    env: EnvValues | None = None,
 ) -> PlaybookInvocation:
     """Switch back to ``version``; ``restore_snapshot`` names the deployment whose snapshot
     (``backups/<id>/``, or that path as a report gave it) replaces pb_data."""
@@ -77,7 +83,7 @@ def rollback(
         if restore_snapshot
         else "",
     )
-    return _invocation("rollback.yml", variables, _site(app, options))
+    return _invocation("rollback.yml", variables, _site(app, options), env)
 
 
 def recover(
@@ -145,7 +151,15 @@ def _site(app: App, options: DeployOptions) -> ProxyVars | None:
 
 
 def _invocation(
-    playbook: str, variables: AppReleaseVars, site: ProxyVars | None = None
+    playbook: str,
+    variables: AppReleaseVars,
+    site: ProxyVars | None = None,
+    env: EnvValues | None = None,
 ) -> PlaybookInvocation:
     extravars = variables.extravars() | (site.extravars() if site else {})
-    return PlaybookInvocation(playbook=playbook, extravars=extravars, result_facts=(RELEASE_FACT,))
+    return PlaybookInvocation(
+        playbook=playbook,
+        extravars=extravars,
+        result_facts=(RELEASE_FACT,),
+        **(private(env) if env is not None else {}),
+    )

@@ -97,6 +97,7 @@ class ServiceVars(RoleVars, frozen=True, kw_only=True, omit_defaults=True):
     service_port: int | UnsetType = UNSET
     service_exec: str | UnsetType = UNSET
     service_exec_reload: str | UnsetType = UNSET
+    service_env: dict[str, str] | UnsetType = UNSET
     service_start_limit_interval_sec: int | UnsetType = UNSET
     service_start_limit_burst: int | UnsetType = UNSET
     service_sandbox: bool | UnsetType = UNSET

@@ -21,7 +21,7 @@ class ServiceAction(enum.StrEnum):
     DISABLE = "disable"
 
 
-def _app_vars(app: App, server: Server) -> ServiceVars:
+def app_vars(app: App, server: Server) -> ServiceVars:
     return ServiceVars(
         service_name=app.service_name,
         service_user=server.app_username,
@@ -42,20 +42,20 @@ def _invocation(
 
 def install_unit(app: App, server: Server) -> PlaybookInvocation:
     """Write the unit and start it (the release must already be in place)."""
-    return _invocation(_app_vars(app, server))
+    return _invocation(app_vars(app, server))
 
 
 def control(app: App, server: Server, action: ServiceAction) -> PlaybookInvocation:
-    return _invocation(_app_vars(app, server), service_action=action.value)
+    return _invocation(app_vars(app, server), service_action=action.value)
 
 
 def status(app: App, server: Server) -> PlaybookInvocation:
-    return _invocation(_app_vars(app, server), (SERVICE_STATUS_FACT,), service_read="status")
+    return _invocation(app_vars(app, server), (SERVICE_STATUS_FACT,), service_read="status")
 
 
 def logs(app: App, server: Server, lines: int = 100, since: str = "") -> PlaybookInvocation:
     return _invocation(
-        _app_vars(app, server),
+        app_vars(app, server),
         (SERVICE_LOGS_FACT,),
         service_read="logs",
         service_logs_lines=lines,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pbdeployer.models import Server
 from pbdeployer.models.run import PlaybookInvocation
+from pbdeployer.plays.proxy import install_vars
 from pbdeployer.plays.role_vars import PackagesVars, UserVars
 
 
@@ -18,8 +19,16 @@ def packages_vars(extra_packages: Sequence[str] = ()) -> PackagesVars:
     return PackagesVars(packages_extra=list(extra_packages))
 
 
-def setup(server: Server, extra_packages: Sequence[str] = ()) -> PlaybookInvocation:
+def setup(
+    server: Server,
+    extra_packages: Sequence[str] = (),
+    *,
+    proxy: bool = False,
+    acme_email: str | None = None,
+) -> PlaybookInvocation:
+    """With ``proxy``, Caddy is installed too (no site is written)."""
     extravars = user_vars(server).extravars() | packages_vars(extra_packages).extravars()
+    extravars |= install_vars(acme_email).extravars() if proxy else {"proxy_install": False}
     return PlaybookInvocation(playbook="setup.yml", extravars=extravars)
 
 

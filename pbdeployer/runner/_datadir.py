@@ -22,6 +22,7 @@ import msgspec
 from pbdeployer.content import COLLECTION_NAME, COLLECTION_NAMESPACE, ContentPaths
 
 DONE_MARKER = ".done"
+PRIVATE_VARS = "private-vars.yml"
 _CFG = "# Settings for this run come from env/envvars (ANSIBLE_* variables).\n[defaults]\n"
 # ansible-runner reads these from env/settings; output goes to our event handler only.
 _RUNNER_SETTINGS = {
@@ -38,6 +39,8 @@ class RunFiles(msgspec.Struct, frozen=True, kw_only=True):
     envvars: dict[str, str]
     inventory: str
     extravars: str
+    private_vars: str = ""
+    """Secret extra variables (YAML); written to ``PRIVATE_VARS`` only while they are read."""
 
 
 class RunPaths(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +68,10 @@ class RunPaths(msgspec.Struct, frozen=True, kw_only=True):
     def artifacts(self) -> Path:
         return self.root / "artifacts" / self.run_id
 
+    @property
+    def private_vars(self) -> Path:
+        return self.root / PRIVATE_VARS
+
 
 def _write(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -83,6 +90,8 @@ def write_data_dir(paths: RunPaths, files: RunFiles, content: ContentPaths) -> N
     _write(paths.env / "extravars", files.extravars)
     _write(paths.env / "ansible.cfg", _CFG)
     _write(paths.root / "inventory" / "hosts.yml", files.inventory)
+    if files.private_vars:
+        _write(paths.private_vars, files.private_vars)
     (paths.project / "playbooks").symlink_to(content.playbooks, target_is_directory=True)
     (paths.project / "roles").symlink_to(content.roles, target_is_directory=True)
     namespace = paths.collections / "ansible_collections" / COLLECTION_NAMESPACE
@@ -117,6 +126,12 @@ def prune_runs(
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
+
+
+def remove_private_vars(paths: RunPaths) -> None:
+    """ansible-playbook reads extra variables once, at start: past its first event the file
+    is no longer needed, and it never outlives the run."""
+    paths.private_vars.unlink(missing_ok=True)
 
 
 def remove_partials(paths: RunPaths) -> None:

@@ -7,12 +7,14 @@ or forwards it, and the run directory is swept once more when the run ends.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 REDACTED = "[redacted private key]"
+REDACTED_SECRET = "[redacted secret]"  # noqa: S105 - the placeholder, not a secret
 
 # Plain-text markers; a string without any of them needs no regex work.
 _MARKERS = ("PRIVATE KEY", "b3BlbnNzaC1rZXktdjE", "Private-Lines:")
@@ -79,8 +81,45 @@ def _open_after(line: str, inside: bool) -> bool:
     return inside
 
 
-def scrub_tree(root: Path) -> list[Path]:
-    """Rewrite files under ``root`` that hold key material; symlinks are never followed.
+def secret_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Each secret as it may appear in output: as is, quoted the Python way (Ansible prints
+    loop items with repr) and JSON-escaped (event files), longest first, so a longer form is
+    replaced before a shorter one inside it."""
+    forms: set[str] = set()
+    for secret in filter(None, secrets):
+        quoted = {secret, repr(secret)[1:-1], secret.replace("\\", "\\\\").replace("'", "\\'")}
+        forms |= quoted
+        forms |= {json.dumps(form)[1:-1] for form in quoted}
+        forms |= {json.dumps(form, ensure_ascii=False)[1:-1] for form in quoted}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact_secrets(value: Any, secrets: tuple[str, ...]) -> Any:
+    """Replace each of ``secrets`` (the forms ``secret_forms`` gives) wherever it appears in
+    ``value``, mutating dicts and lists in place."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return _without(value, secrets)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = redact_secrets(item, secrets)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            value[i] = redact_secrets(item, secrets)
+    return value
+
+
+def _without(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED_SECRET)
+    return text
+
+
+def scrub_tree(root: Path, secrets: tuple[str, ...] = ()) -> list[Path]:
+    """Rewrite files under ``root`` that hold key material or one of ``secrets``; symlinks
+    are never followed.
 
     Returns the files that were rewritten, so callers can log that it happened.
     """
@@ -92,7 +131,8 @@ def scrub_tree(root: Path) -> list[Path]:
             if path.is_symlink() or path.stat().st_size > _MAX_SCRUB_BYTES:
                 continue
             text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-            if has_key_material(text):
-                path.write_bytes(redact_text(text).encode("utf-8", errors="surrogateescape"))
+            clean = _without(redact_text(text), secrets)
+            if clean != text:
+                path.write_bytes(clean.encode("utf-8", errors="surrogateescape"))
                 scrubbed.append(path)
     return scrubbed

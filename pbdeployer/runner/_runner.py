@@ -87,7 +87,14 @@ class Runner:
             idle_timeout=self.settings.run_idle_timeout_seconds,
             known_hosts=self.settings.known_hosts_file.resolve(),
         )
-        files = RunFiles(envvars=envvars, inventory=inventory, extravars=extravars)
+        files = RunFiles(
+            envvars=envvars,
+            inventory=inventory,
+            extravars=extravars,
+            private_vars=dump_untrusted_yaml(invocation.private_vars, "private_vars")
+            if invocation.private_vars
+            else "",
+        )
         return RunJob(
             paths=paths,
             files=files,
@@ -159,8 +166,12 @@ def _check_invocation(
     invocation: PlaybookInvocation, servers: Sequence[Server], credentials: RunCredentials
 ) -> None:
     problems = [
-        FieldProblem(field=f"extravars.{key}", reason="must be a plain variable name")
-        for key in invocation.extravars
+        FieldProblem(field=f"{name}.{key}", reason="must be a plain variable name")
+        for name, variables in (
+            ("extravars", invocation.extravars),
+            ("private_vars", invocation.private_vars),
+        )
+        for key in variables
         if not (isinstance(key, str) and _VAR_NAME.match(key))
     ]
     if invocation.limit is not None and not _LIMIT.match(invocation.limit):

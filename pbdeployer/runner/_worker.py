@@ -9,6 +9,7 @@ timeouts take effect: it kills every process of the run, then tells ansible-runn
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,13 +26,19 @@ from pbdeployer.runner._datadir import (
     RunPaths,
     mark_done,
     remove_partials,
+    remove_private_vars,
     write_data_dir,
 )
 from pbdeployer.runner._env import reduce_environment
 from pbdeployer.runner._events import decode_event
 from pbdeployer.runner._handle import RunHandle
 from pbdeployer.runner._procs import close_control_masters, kill_run_processes
-from pbdeployer.runner._redact import redact_in_place, scrub_tree
+from pbdeployer.runner._redact import (
+    redact_in_place,
+    redact_secrets,
+    scrub_tree,
+    secret_forms,
+)
 from pbdeployer.runner._state import Limits, RunState, StopReason, Verdict, decide
 
 logger = logging.getLogger(__name__)
@@ -65,6 +72,8 @@ class RunWorker:
         self.started = datetime.now(UTC)
         self._t0 = time.monotonic()
         self._stop: StopReason | None = None
+        self._read_private_vars = False
+        self._secrets = secret_forms(job.invocation.redact)
 
     def __call__(self) -> None:
         rc: int | None = None
@@ -91,6 +100,7 @@ class RunWorker:
             ident=self.job.paths.run_id,
             limit=invocation.limit,
             tags=",".join(invocation.tags) or None,
+            cmdline=self._private_vars_argument(),
             quiet=True,
         )
         config.prepare()
@@ -101,8 +111,17 @@ class RunWorker:
         _status, rc = runner.run()
         return rc if isinstance(rc, int) else None
 
+    def _private_vars_argument(self) -> str | None:
+        if not self.job.files.private_vars:
+            return None
+        return f"-e @{shlex.quote(str(self.job.paths.private_vars))}"
+
     def _on_event(self, raw: dict[str, Any]) -> bool:
+        if not self._read_private_vars:  # read at start-up, before any event
+            self._read_private_vars = True
+            remove_private_vars(self.job.paths)
         redact_in_place(raw)
+        redact_secrets(raw, self._secrets)
         self.state.last_output = time.monotonic()
         event = decode_event(
             raw,
@@ -163,9 +182,10 @@ class RunWorker:
 
     def _clean(self) -> None:
         paths = self.job.paths
+        remove_private_vars(paths)
         remove_partials(paths)
-        for path in scrub_tree(paths.root):
-            logger.warning("run %s: redacted key material in %s", paths.run_id, path)
+        for path in scrub_tree(paths.root, self._secrets):
+            logger.warning("run %s: redacted key material or a secret in %s", paths.run_id, path)
         mark_done(paths)
 
     def _ending(self, rc: int | None, verdict: Verdict) -> tuple[RunFinished, RunResult]:

@@ -1,5 +1,7 @@
 """Use cases: what the library and the API can do, each validated the same way."""
 
+from pbdeployer.services.app_env import AppEnvironment
+from pbdeployer.services.app_removal import AppRemoval
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.artifacts import RejectCode, VersionZips, ZipPolicy, ZipSource
 from pbdeployer.services.data_dir import DataDirLock, make_private
@@ -10,6 +12,7 @@ from pbdeployer.services.proxy import ProxySites
 from pbdeployer.services.releases import ReleaseHandlers
 from pbdeployer.services.retention import RetentionService
 from pbdeployer.services.runs import EventCallback, HostRuns
+from pbdeployer.services.sealing import SecretBox
 from pbdeployer.services.security import SecurityService
 from pbdeployer.services.servers import ServerService
 from pbdeployer.services.service import ServiceControl
@@ -29,6 +32,8 @@ from pbdeployer.services.versions import VersionService
 __all__ = [
     "MIN_TOKEN_LENGTH",
     "MUTATING_KINDS",
+    "AppEnvironment",
+    "AppRemoval",
     "AppService",
     "AuditWithAge",
     "DataDirLock",
@@ -43,6 +48,7 @@ __all__ = [
     "RejectCode",
     "ReleaseHandlers",
     "RetentionService",
+    "SecretBox",
     "SecurityService",
     "ServerService",
     "ServiceControl",

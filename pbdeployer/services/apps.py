@@ -145,6 +145,9 @@ class AppService:
             )
         await self._store.apps.remove(app_id)
 
+    async def version_count(self, app_id: str) -> int:
+        return await self._store.versions.count_for_app(app_id)
+
     async def _ensure_server(self, server_id: str) -> None:
         try:
             await self._store.servers.get(server_id)

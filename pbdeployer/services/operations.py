@@ -28,6 +28,7 @@ from pbdeployer.errors import (
 from pbdeployer.models import (
     App,
     AppFilter,
+    AppStatus,
     AuditReport,
     LogLine,
     Page,
@@ -35,10 +36,12 @@ from pbdeployer.models import (
     UnitStatus,
     make_page,
 )
+from pbdeployer.models.app_env import AppEnvUpdate
 from pbdeployer.models.common import MAX_PER_PAGE
 from pbdeployer.models.task_events import TaskEvent
 from pbdeployer.models.tasks import Task, TaskFilter, TaskKind, TaskSpec, TaskStatus
 from pbdeployer.services._typed import typed_inputs
+from pbdeployer.services.app_env import AppEnvironment
 from pbdeployer.services.apps import AppService
 from pbdeployer.services.paging import checked_page
 from pbdeployer.services.security import SecurityService
@@ -90,7 +93,9 @@ class HostTasks:
         records: TaskRepository,
         events: TaskEventRepository,
         read_timeout: float = READ_TIMEOUT_SECONDS,
+        env: AppEnvironment | None = None,
     ) -> None:
+        self._env = env
         self._servers = servers
         self._apps_service = apps
         self._security = security
@@ -112,10 +117,11 @@ class HostTasks:
         await self.queue.get(task_id)
         return await self._events.after(task_id, after, limit)
 
-    async def setup(self, server_id: str, packages: Sequence[str]) -> Task:
-        """Queue a full setup (app user and packages) as a background task."""
+    async def setup(self, server_id: str, packages: Sequence[str], *, proxy: bool = False) -> Task:
+        """``proxy`` installs the proxy now; it is installed anyway once an app has a domain."""
         extra = checked_list("packages", packages, check_package_name)
-        return await self._submit(TaskKind.SETUP, server_id, params={"extra_packages": extra})
+        params = {"extra_packages": extra, "proxy": proxy}
+        return await self._submit(TaskKind.SETUP, server_id, params=params)
 
     async def setup_user(self, server_id: str) -> Task:
         """Queue the app user's setup as a background task."""
@@ -174,6 +180,35 @@ class HostTasks:
         """Queue the task that writes the app's site for its domain (or removes it)."""
         app = await self._apps_service.get(app_id)
         return await self._submit(TaskKind.PROXY_SITE, app.server_id, app.id)
+
+    async def delete_app(self, app_id: str, *, cascade: bool = False) -> Task | None:
+        """Delete the app: at once when it never reached its host (None), else queue the task
+        that takes its site and unit off the host and then deletes it."""
+        app = await self._apps_service.get(app_id)
+        if app.status is AppStatus.NEW:
+            await self._apps_service.delete(app_id, cascade=cascade)
+            return None
+        versions = await self._apps_service.version_count(app_id)
+        if versions and not cascade:
+            raise Conflict(
+                f"app '{app_id}' has {versions} version(s); delete them or pass cascade=true"
+            )
+        return await self._submit(
+            TaskKind.APP_REMOVE, app.server_id, app.id, params={"cascade": cascade}
+        )
+
+    async def set_env(self, app_id: str, update: AppEnvUpdate) -> Task:
+        """Store the app's variables, then queue the task that writes them on its host and
+        restarts the app through the health check (only writes them when not deployed)."""
+        if self._env is None:
+            raise Conflict("this controller keeps no app environments")
+        app = await self._apps_service.get(app_id)
+        rows = await self._env.prepare(app_id, update)
+        server = await self._servers.get(app.server_id)
+        if not server.setup_complete:
+            raise Conflict(f"server '{server.id}' is not set up yet; run setup first")
+        await self._env.store(app_id, rows)
+        return await self._submit(TaskKind.APP_ENV, app.server_id, app.id)
 
     async def _submit(
         self,

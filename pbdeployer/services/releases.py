@@ -28,6 +28,7 @@ from pbdeployer.errors import (
     RunError,
 )
 from pbdeployer.models import App, AppStatus, Server, Version
+from pbdeployer.models.app_env import EnvValues
 from pbdeployer.models.deployments import (
     MAX_LOG_CHARS,
     Deployment,
@@ -46,6 +47,7 @@ from pbdeployer.models.run import (
 from pbdeployer.models.task_events import DeploymentProgress
 from pbdeployer.models.tasks import Task, TaskKind
 from pbdeployer.plays import deploy as plays
+from pbdeployer.services.app_env import AppEnvironment
 from pbdeployer.services.tasks import TaskContext, TaskHandler, TaskRuns
 from pbdeployer.settings import Settings
 from pbdeployer.store import Store
@@ -82,6 +84,7 @@ class Job(msgspec.Struct, kw_only=True):
     server: Server
     version: Version
     previous_release: str | None
+    env: EnvValues | None = None
 
 
 class Ending(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,7 +162,9 @@ class ReleaseHandlers:
         options: plays.DeployOptions,
         *,
         recover_seconds: float = RECOVER_SECONDS,
+        env: AppEnvironment | None = None,
     ) -> None:
+        self._env = env
         self._store = store
         self._runs = runs
         self._blobs = blobs
@@ -168,7 +173,12 @@ class ReleaseHandlers:
 
     @classmethod
     def from_settings(
-        cls, store: Store, runs: TaskRuns, blobs: BlobStore, settings: Settings
+        cls,
+        store: Store,
+        runs: TaskRuns,
+        blobs: BlobStore,
+        settings: Settings,
+        env: AppEnvironment | None = None,
     ) -> ReleaseHandlers:
         options = plays.DeployOptions(
             health_timeout=settings.deploy_health_timeout_seconds,
@@ -177,7 +187,9 @@ class ReleaseHandlers:
             keep_snapshots=settings.deploy_keep_snapshots,
             acme_email=settings.acme_email,
         )
-        return cls(store, runs, blobs, options, recover_seconds=settings.deploy_recover_seconds)
+        return cls(
+            store, runs, blobs, options, recover_seconds=settings.deploy_recover_seconds, env=env
+        )
 
     def handlers(self) -> dict[TaskKind, TaskHandler]:
         return {
@@ -228,10 +240,10 @@ class ReleaseHandlers:
         if deployment.kind is DeploymentKind.ROLLBACK:
             return plays.rollback(
                 job.app, job.server, job.version, zip_path, deployment.id, self._options,
-                deployment.snapshot,
+                deployment.snapshot, job.env,
             )  # fmt: skip
         return plays.deploy(
-            job.app, job.server, job.version, zip_path, deployment.id, self._options
+            job.app, job.server, job.version, zip_path, deployment.id, self._options, job.env
         )
 
     def _zip_path(self, version: Version) -> Path:
@@ -256,9 +268,10 @@ class ReleaseHandlers:
             )
             await self._store.deployments.save(deployment)
             await self._store.apps.change(app.id, {"status": AppStatus.DEPLOYING, "updated": now})
+        env = await self._env.values(app.id) if self._env is not None else None
         return Job(
             deployment=deployment, app=app, server=server, version=version,
-            previous_release=previous,
+            previous_release=previous, env=env,
         )  # fmt: skip
 
     async def _release_of(self, version_id: str) -> str | None:

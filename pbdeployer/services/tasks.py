@@ -202,6 +202,8 @@ MUTATING_KINDS = frozenset(
         TaskKind.ROLLBACK,
         TaskKind.DEPLOY_RECOVER,
         TaskKind.PROXY_SITE,
+        TaskKind.APP_ENV,
+        TaskKind.APP_REMOVE,
     }
 )
 """Kinds that change their server: one of them at a time per server."""
@@ -209,6 +211,7 @@ MUTATING_KINDS = frozenset(
 
 class _Packages(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     extra_packages: list[str] = msgspec.field(default_factory=list)
+    proxy: bool = False
 
 
 class _Ports(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -262,8 +265,10 @@ class OperationHandlers:
 
     async def setup(self, task: Task, ctx: TaskContext) -> RunResult:
         server_id = _target(task.server_id, "server_id")
-        packages = _params(task, _Packages).extra_packages
-        result = await self._setup.setup(server_id, packages, ctx.on_run_event)
+        params = _params(task, _Packages)
+        result = await self._setup.setup(
+            server_id, params.extra_packages, ctx.on_run_event, proxy=params.proxy
+        )
         _server_status(ctx, server_id, setup_complete=True)
         return result
 

@@ -19,6 +19,7 @@ from pbdeployer.models import (
     VersionFilter,
 )
 from pbdeployer.store import tables
+from pbdeployer.store.app_env import AppEnvRepository
 from pbdeployer.store.audits import AuditRepository
 from pbdeployer.store.deployments import DeploymentRepository
 from pbdeployer.store.events import TaskEventRepository
@@ -169,5 +170,6 @@ class Store:
         self.task_events: TaskEventRepository = TaskEventRepository(engine)
         self.servers: ServerRepository = ServerRepository(engine)
         self.apps: AppRepository = AppRepository(engine)
+        self.app_env: AppEnvRepository = AppEnvRepository(engine)
         self.versions: VersionRepository = VersionRepository(engine)
         self.deployments: DeploymentRepository = DeploymentRepository(engine)

@@ -87,6 +87,16 @@ apps: Table = Table(
     Index("ix_apps_status_id", "status", "id"),
 )
 
+app_env: Table = Table(
+    "app_env",
+    metadata,
+    Column("app_id", String(26), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("secret", Boolean, nullable=False),
+    # A secret's value is its ciphertext; the key that opens it is not in the database.
+    Column("value", Text, nullable=False),
+)
+
 versions: Table = Table(
     "versions",
     metadata,

@@ -25,11 +25,17 @@ options:
   unit: {description: Unit file name (with .service)., type: str, required: true}
   content: {description: The unit file's text., type: str, required: true}
   enabled: {description: Start the unit at boot., type: bool, default: true}
+  env_file: {description: Absolute path of the unit's EnvironmentFile to manage., type: str}
+  env_content:
+    description: Its text (root, 0600, directory 0700); empty removes the file. Run the task
+      with no_log, since this module has no Ansible wrapper to hide it.
+    type: str
 author: pbdeployer
 """
 
 UNIT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.service\Z")
 UNIT_DIR = "/etc/systemd/system"
+ENV_FILE = re.compile(r"(/[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*)+\.env\Z")
 
 
 def as_bool(value):
@@ -53,20 +59,37 @@ def read(path):
         return None
 
 
-def write(path, content):
+def write(path, content, mode=0o644):
     partial = path + ".partial"
-    with open(partial, "w", encoding="utf-8") as handle:
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), mode)  # the file may be left from a cut run
         handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())
-    os.chmod(partial, 0o644)
     os.replace(partial, path)
 
 
-def install(unit, content, enabled, check):
-    """Returns (changed, what was done)."""
+def put_env(path, content, check):
+    """Write or (content empty) remove the environment file; returns what was done."""
+    if not content:
+        if not os.path.exists(path):
+            return []
+        if not check:
+            os.unlink(path)
+        return [f"removed {path}"]
+    if read(path) == content and (os.stat(path).st_mode & 0o777) == 0o600:
+        return []
+    if not check:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write(path, content, 0o600)
+    return [f"wrote {path}"]
+
+
+def install(unit, content, enabled, check, env=None):
+    """Returns (changed, what was done); ``env`` is (file, content) or None to leave it."""
     path = os.path.join(UNIT_DIR, unit)
-    done = []
+    done = put_env(*env, check) if env else []
     if read(path) != content:
         done.append(f"wrote {path}")
         if not check:
@@ -90,9 +113,15 @@ def answer_for(raw):
         return {"failed": True, "msg": f"unit must be a plain NAME.service, not {unit!r}"}
     if not isinstance(content, str) or not content.strip():
         return {"failed": True, "msg": "content must be the unit file's text"}
+    env_file, env_content = raw.get("env_file"), raw.get("env_content") or ""
+    env = None
+    if env_file is not None:
+        if not ENV_FILE.match(str(env_file)) or ".." in env_file or not isinstance(env_content, str):
+            return {"failed": True, "msg": "env_file must be an absolute NAME.env path, with env_content"}
+        env = (env_file, env_content)
     try:
         changed, done = install(unit, content, as_bool(raw.get("enabled", True)),
-                                as_bool(raw.get("_ansible_check_mode")))  # fmt: skip
+                                as_bool(raw.get("_ansible_check_mode")), env)  # fmt: skip
     except (OSError, RuntimeError) as exc:
         return {"failed": True, "msg": str(exc)}
     return {"changed": changed, "msg": "; ".join(done) or f"{unit} is up to date"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import pytest
@@ -518,3 +519,25 @@ def test_apps_without_a_domain_never_clash_on_it(client, server, new_app):
 
     assert second.status_code == 201
     assert second.json()["domain"] is None
+
+
+def test_deleting_a_deployed_app_queues_its_removal_from_the_host(
+    client, new_server, new_app, new_version, settings, expect_error
+):
+    server = new_server(host="127.0.0.1", port=1)  # nothing listens: the run cannot get far
+    app = new_app(server["id"])
+    with sqlite3.connect(settings.data_dir / "pbdeployer.db") as db:
+        db.execute("UPDATE apps SET status = 'running' WHERE id = ?", (app["id"],))
+    new_version(app["id"])
+
+    expect_error(client.delete(f"/apps/{app['id']}"), 409, "conflict")
+    response = client.delete(f"/apps/{app['id']}", params={"cascade": "true"})
+
+    assert response.status_code == 202, response.text
+    task = response.json()
+    assert (task["kind"], task["app_id"], task["params"]) == (
+        "app_remove",
+        app["id"],
+        {"cascade": True},
+    )
+    client.post(f"/tasks/{task['id']}/cancel")

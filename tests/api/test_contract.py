@@ -155,7 +155,7 @@ def test_server_rules_agree_with_the_validators(field: str, check: Any, values: 
 
 def test_version_and_package_rules_agree_with_the_validators() -> None:
     label = REQUEST_RULES["VersionCreate"]["version_number"]
-    package = REQUEST_RULES["ExtraPackages"]["packages"]["items"]
+    package = REQUEST_RULES["SetupRequest"]["packages"]["items"]
     for value in ["1.4.0", "v2+build.1", "-1", "a b", "x" * 64, "x" * 65]:
         assert Draft202012Validator(label).is_valid(value) == (
             validation.check_version_label(value) is None

@@ -19,6 +19,7 @@ from tests.unit.artifacts.zip_corpus import app as zip_app
 from tests.unit.artifacts.zip_corpus import raw_zip
 
 _CHUNK = 16
+ENV_SECRET = "smtp-pass-Zq8v1"
 
 
 @pytest.fixture
@@ -122,6 +123,13 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     call("GET", f"/apps/{app['id']}", 200)
     call("PATCH", f"/apps/{app['id']}", 200, json={"domain": "blog.example.com"})
     call("DELETE", f"/servers/{sid}", 409)
+    env = f"/apps/{app['id']}/env"
+    smtp = {"key": "SMTP_PASSWORD", "value": ENV_SECRET, "secret": True}
+    call("GET", env, 200)
+    call("PUT", env, 409, json={"variables": [smtp]})  # the server is not set up
+    call("PUT", env, 422, json={"variables": [smtp, smtp]})
+    call("PUT", env, 422, json={"variables": [smtp | {"value": ENV_SECRET + "\n"}]})
+    call("PUT", "/apps/01NOSUCHAPP00000000000000/env", 404, json={"variables": [smtp]})
 
     nowhere = "/servers/01NOSUCHSERVER000000000000"  # no host run starts in this test
     unit = f"/services/{sid}/{app['service_name']}"
@@ -185,7 +193,7 @@ def test_no_answer_contains_the_key_or_the_token(client, settings, key_file, sec
     call("GET", "/servers", 500)
 
     assert call.routes_missed() == set()
-    assert call.leaks(secrets) == []
+    assert call.leaks([*secrets, ENV_SECRET]) == []
 
 
 def test_the_leak_check_finds_a_leak(client, key_file, secrets):

@@ -123,7 +123,9 @@ def stored_events(client: TestClient[Any], path: str, count: int) -> list[Json]:
 def test_host_operations_answer_202_with_a_queued_task(queued: Queued, app: Json) -> None:
     client, sid = queued.client, app["server_id"]
     posts = [
-        (f"/servers/{sid}/setup", {"packages": ["htop"]}, "setup", {"extra_packages": ["htop"]}),
+        (f"/servers/{sid}/setup", {"packages": ["htop"]}, "setup",
+         {"extra_packages": ["htop"], "proxy": False}),
+        (f"/servers/{sid}/setup", {"proxy": True}, "setup", {"extra_packages": [], "proxy": True}),
         (f"/servers/{sid}/setup/user", None, "setup_user", {}),
         (f"/servers/{sid}/setup/packages", {"packages": ["jq"]}, "setup_packages",
          {"extra_packages": ["jq"]}),

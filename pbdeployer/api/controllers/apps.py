@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromQuery, QueryParameter
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from pbdeployer.api import docs
 from pbdeployer.api.controllers.params import (
@@ -24,6 +25,7 @@ from pbdeployer.api.controllers.params import (
 )
 from pbdeployer.api.controllers.tasks import HostTasksDep
 from pbdeployer.models import App, AppCreate, AppFilter, AppStatus, AppUpdate, Page
+from pbdeployer.models.app_env import AppEnv, AppEnvUpdate
 from pbdeployer.models.tasks import Task
 
 
@@ -112,22 +114,64 @@ class AppController(Controller):
     async def serve_app_site(self, host_tasks: HostTasksDep, app_id: Id) -> Task:
         return await host_tasks.serve_site(app_id)
 
+    @get(
+        "/{app_id:str}/env",
+        operation_id="getAppEnv",
+        summary="The app's environment variables (secret values are never shown)",
+        responses={200: docs.success(AppEnv, "The variables", docs.APP_ENV)} | docs.responses(404),
+    )
+    async def get_app_env(self, deployer: DeployerDep, app_id: Id) -> AppEnv:
+        return await deployer.env.get(app_id)
+
+    @put(
+        "/{app_id:str}/env",
+        operation_id="setAppEnv",
+        summary="Replace the app's environment variables and apply them on its server",
+        description="Stores the variables (secret values encrypted, write-only; a secret sent "
+        "with value null keeps its stored value) and queues the task that writes them to the "
+        "app's EnvironmentFile on its server (root, 0600) and, when the app is deployed, "
+        "restarts it and waits for its health. Answers 202 with the queued task.",
+        status_code=HTTP_202_ACCEPTED,
+        responses={202: docs.success(Task, "Queued", docs.TASK_QUEUED, "Accepted")}
+        | docs.responses(400, 404, 409, 422),
+    )
+    async def set_app_env(
+        self,
+        host_tasks: HostTasksDep,
+        app_id: Id,
+        data: Annotated[
+            AppEnvUpdate, Body(examples=docs.example("A secret and a setting", docs.APP_ENV_UPDATE))
+        ],
+    ) -> Task:
+        return await host_tasks.set_env(app_id, data)
+
     @delete(
         "/{app_id:str}",
         operation_id="deleteApp",
         summary="Delete an app (refused while it has versions, unless cascade=true)",
-        description="Removes the app from pbdeployer, not from its host. 409 while it has "
-        "versions, unless `cascade=true` deletes them (and their deployment history) "
-        "too.",
-        responses=docs.responses(404, 409, 422),
+        description="Removes the app from pbdeployer. 409 while it has versions, unless "
+        "`cascade=true` deletes them (and their deployment history) too. An app that never "
+        "reached its server is deleted at once (204). One that did is taken off its server "
+        "first: the answer is 202 with the queued task, which removes the app's site from the "
+        "proxy and stops and removes its unit and environment file (its data stays on disk), "
+        "then deletes the app.",
+        status_code=HTTP_202_ACCEPTED,
+        responses={
+            202: docs.success(Task, "Queued", docs.TASK_QUEUED, "Accepted"),
+            204: ResponseSpec(None, description="Deleted at once"),
+        }
+        | docs.responses(404, 409, 422),
     )
     async def delete_app(
         self,
-        deployer: DeployerDep,
+        host_tasks: HostTasksDep,
         app_id: Id,
         cascade: Annotated[
             bool,
             QueryParameter(description="also delete its versions and deployment history"),
         ] = False,
-    ) -> None:
-        await deployer.apps.delete(app_id, cascade=cascade)
+    ) -> Response[Task | None]:
+        task = await host_tasks.delete_app(app_id, cascade=cascade)
+        if task is None:
+            return Response(None, status_code=HTTP_204_NO_CONTENT)
+        return Response(task, status_code=HTTP_202_ACCEPTED)

@@ -40,6 +40,12 @@ class ExtraPackages(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     packages: list[str] = msgspec.field(default_factory=list)
 
 
+class SetupRequest(ExtraPackages, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    proxy: bool = False
+    """Install the proxy (Caddy) now; setup installs it anyway when an app on the server has a
+    domain, and a deploy of such an app does too."""
+
+
 class Lockdown(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     extra_ports: list[int] = msgspec.field(default_factory=list)
     """TCP ports the firewall opens besides SSH, 80 and 443."""
@@ -60,7 +66,7 @@ class SetupController(Controller):
     @post(
         "/",
         operation_id="setupServer",
-        summary="Set up a server (app user and packages)",
+        summary="Set up a server (app user, packages, and the proxy when needed)",
         description=f"{_QUEUED} Marks the server `setup_complete` when it succeeds.",
         status_code=HTTP_202_ACCEPTED,
         responses=_accepted("Setup queued") | docs.responses(404, 409, 422),
@@ -70,11 +76,12 @@ class SetupController(Controller):
         host_tasks: HostTasksDep,
         server_id: Id,
         data: Annotated[
-            ExtraPackages | None,
+            SetupRequest | None,
             Body(examples=docs.example("Extra packages", docs.PACKAGES)),
         ] = None,
     ) -> Task:
-        return await host_tasks.setup(server_id, data.packages if data else [])
+        data = data or SetupRequest()
+        return await host_tasks.setup(server_id, data.packages, proxy=data.proxy)
 
     @post(
         "/user",

@@ -17,8 +17,9 @@ import pytest
 
 from pbdeployer.errors import InvalidInput
 from pbdeployer.models import App, AppStatus, Server, TlsMode, Version
+from pbdeployer.models.app_env import EnvValues
 from pbdeployer.models.run import PlaybookInvocation
-from pbdeployer.plays import audit, deploy, lockdown, proxy, service, setup
+from pbdeployer.plays import app_env, audit, deploy, lockdown, proxy, service, setup
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plays"
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,9 +67,15 @@ VERSION = Version(
 ZIP = Path("/var/lib/pbdeployer/blobs/ab/" + "ab" * 32)
 OPTIONS = deploy.DeployOptions(health_timeout=20.0, keep_releases=3)
 DEPLOYMENT = "01JH8Z9E4X7P0Q3R5S6T7V8W9X"
+ENV = EnvValues(
+    values={"SMTP_HOST": "smtp.example.com", "SMTP_PASSWORD": "s3cret {{ not a template }}"},
+    secrets=("s3cret {{ not a template }}",),
+)
 
 CASES: dict[str, Callable[[], PlaybookInvocation]] = {
     "setup": lambda: setup.setup(SERVER, ["jq", "htop"]),
+    "setup_with_proxy": lambda: setup.setup(SERVER, [], proxy=True, acme_email="ops@example.com"),
+    "app_remove": lambda: app_env.remove(APP, SERVER),
     "setup_user": lambda: setup.setup_user(SERVER),
     "setup_packages": lambda: setup.setup_packages(["jq"]),
     "lockdown": lambda: lockdown.lockdown(SERVER, [8443]),
@@ -93,6 +100,11 @@ CASES: dict[str, Callable[[], PlaybookInvocation]] = {
     "proxy_remove_site": lambda: proxy.remove_site(APP),
     # A rollback to a release whose deployment left no data snapshot: pb_data stays as it is.
     "rollback_plain": lambda: deploy.rollback(APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS, None),
+    "app_env": lambda: app_env.apply(APP, SERVER, ENV, restart=True, health_timeout=20),
+    "app_env_not_deployed": lambda: app_env.apply(
+        msgspec.structs.replace(APP, domain=None), SERVER, EnvValues(), restart=False
+    ),
+    "deploy_with_env": lambda: deploy.deploy(APP, SERVER, VERSION, ZIP, DEPLOYMENT, OPTIONS, ENV),
     "recover_stop": lambda: deploy.recover(APP, SERVER, DEPLOYMENT, None, None, OPTIONS),
     "lockdown_agent": lambda: lockdown.lockdown(AGENT_SERVER, []),
     "audit_agent": lambda: audit.audit(AGENT_SERVER, []),

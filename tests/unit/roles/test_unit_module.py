@@ -71,3 +71,31 @@ def test_bad_unit_names_are_refused(unit: tuple[ModuleType, list[str]], name: st
     answer = module.answer_for({"unit": name, "content": "x\n"})
     assert answer["failed"] is True
     assert calls == []
+
+
+def test_environment_file_is_private_kept_out_of_the_answer_and_removed_when_empty(
+    unit: tuple[ModuleType, list[str]], tmp_path: Path
+) -> None:
+    module, _ = unit
+    env_file = tmp_path / "env" / "blog.env"
+    args = {"unit": "blog.service", "content": "[Unit]\n", "env_file": str(env_file)}
+    text = 'SMTP_PASSWORD="s3cret"\n'
+
+    first = module.answer_for(args | {"env_content": text})
+    assert first["changed"] is True
+    assert "s3cret" not in str(first)
+    assert env_file.read_text() == text
+    assert (env_file.stat().st_mode & 0o777, env_file.parent.stat().st_mode & 0o777) == (
+        0o600,
+        0o700,
+    )
+    assert module.answer_for(args | {"env_content": text})["changed"] is False
+
+    # No variables: an empty rendering, which Ansible may pass on as null.
+    for empty in ("", None):
+        module.answer_for(args | {"env_content": text})
+        removed = module.answer_for(args | {"env_content": empty})
+        assert removed["changed"] is True, removed
+        assert not env_file.exists()
+    refused = module.answer_for(args | {"env_file": "relative.env", "env_content": text})
+    assert refused["failed"] is True

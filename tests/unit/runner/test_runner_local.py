@@ -328,3 +328,33 @@ async def test_events_have_one_consumer(settings: Settings) -> None:
     assert isinstance(events[-1], RunFinished)
     with pytest.raises(RuntimeError, match="already being consumed"):
         handle.events()
+
+
+@pytest.mark.slow
+async def test_private_vars_reach_the_play_but_never_the_run_dir_or_events(
+    settings: Settings, tmp_path: Path
+) -> None:
+    secret = "pw {{ lookup('pipe', 'touch /tmp/never') }} \"q\" 's' \\"
+    dest = tmp_path / "echo.json"
+    handle = Runner(settings).start(
+        PlaybookInvocation(
+            playbook=str(PLAYBOOKS / "echo-vars.yml"),
+            extravars={**LOCAL, "echo_dest": str(dest)},
+            private_vars={"echo_vars": {"SMTP_PASSWORD": secret, "PLAIN": "visible"}},
+            redact=(secret,),
+        ),
+        [local_server()],
+    )
+    events = await collect(handle)
+    await handle.result()
+    assert json.loads(read_text(dest))["vars"] == {"SMTP_PASSWORD": secret, "PLAIN": "visible"}
+    stream = msgspec.json.encode(events).decode()
+    assert "[redacted secret]" in stream, stream
+    assert "visible" in stream
+    assert secret not in stream
+    assert "pw {{" not in stream
+    files = [p for p in handle.data_dir.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert files
+    assert not (handle.data_dir / "private-vars.yml").exists()
+    assert [p for p in files if "pw {{" in read_text(p)] == []
+    assert "pw {{" not in read_text(handle.data_dir / "env" / "extravars")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pbdeployer.runner._redact import REDACTED, redact_in_place, redact_text, scrub_tree
+from pbdeployer.runner._redact import (
+    REDACTED,
+    REDACTED_SECRET,
+    redact_in_place,
+    redact_secrets,
+    redact_text,
+    scrub_tree,
+    secret_forms,
+)
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +176,21 @@ def test_scrub_keeps_bytes_that_are_not_utf8(tmp_path: Path, key_text: str) -> N
     path.write_bytes(b"\xff\xfe head\n" + key_text.encode() + b"tail \xc3\x28")
     assert scrub_tree(tmp_path) == [path]
     assert path.read_bytes() == b"\xff\xfe head\n" + REDACTED.encode() + b"\ntail \xc3\x28"
+
+
+def test_secret_values_are_redacted_longest_first_in_nested_values() -> None:
+    value = {"msg": "pw=abcdef1 and abcdef", "lines": ["x abcdef1", {"k": "abcdef"}]}
+    redact_secrets(value, secret_forms(("abcdef", "abcdef1")))
+    assert value == {
+        "msg": f"pw={REDACTED_SECRET} and {REDACTED_SECRET}",
+        "lines": [f"x {REDACTED_SECRET}", {"k": REDACTED_SECRET}],
+    }
+
+
+def test_a_secret_is_redacted_as_python_and_json_quote_it() -> None:
+    secret = 'it\'s \\ "q"'
+    text = f"item={secret!r} json={json.dumps(secret)} both={json.dumps(repr(secret))}"
+    value = {"stdout": text}
+    redact_secrets(value, secret_forms((secret,)))
+    assert "it's" not in value["stdout"]
+    assert value["stdout"].count(REDACTED_SECRET) == 3

@@ -29,7 +29,14 @@ def operations(database: Database, tmp_path: Path) -> OperationHandlers:
 
 def test_every_host_operation_has_a_body(operations: OperationHandlers) -> None:
     kinds = set(operations.handlers())
-    elsewhere = {TaskKind.DEPLOY, TaskKind.ROLLBACK, TaskKind.DEPLOY_RECOVER, TaskKind.PROXY_SITE}
+    elsewhere = {
+        TaskKind.DEPLOY,
+        TaskKind.ROLLBACK,
+        TaskKind.DEPLOY_RECOVER,
+        TaskKind.PROXY_SITE,
+        TaskKind.APP_ENV,
+        TaskKind.APP_REMOVE,
+    }
     assert kinds == set(TaskKind) - elsewhere
     assert TaskKind.AUDIT not in MUTATING_KINDS
     assert TaskKind.LOCKDOWN in MUTATING_KINDS
