@@ -414,3 +414,20 @@ def test_a_whole_zip_exactly_at_its_limits_is_accepted(tmp_path: Path) -> None:
     with pytest.raises(ArtifactRejected) as caught:
         inspect_zip(path, limits=ArchiveLimits(max_ratio=fold - 1, ratio_min_size=700_000))
     assert f"the zip expands {fold}-fold (" in caught.value.message
+
+
+def test_names_at_linuxs_limits_are_accepted_and_one_byte_more_is_not(tmp_path: Path) -> None:
+    """255 bytes per path component and 4096 per path, as Linux filesystems allow."""
+    longest_part = "pb_public/" + "a" * 255
+    parts = ["pb_public", *(["b" * 254] * 16)]
+    longest_path = "/".join(parts) + "/" + "c" * (4096 - len("/".join(parts)) - 1)
+    assert (len(longest_part) - 10, len(longest_path)) == (255, 4096)
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(app(RawEntry(longest_part, b"x"), RawEntry(longest_path, b"y"))))
+    assert inspect_zip(path).entry_count == 4
+    for too_long in (longest_part + "a", longest_path + "c"):
+        path.write_bytes(raw_zip(app(RawEntry(too_long, b"x"))))
+        with pytest.raises(ArtifactRejected) as caught:
+            inspect_zip(path)
+        assert caught.value.code == RejectCode.INVALID_NAME.value
+        assert caught.value.message.startswith(f"entry {too_long[:80]!r}... has a name too long")
