@@ -410,7 +410,7 @@ def test_a_whole_zip_exactly_at_its_limits_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "app.zip"
     path.write_bytes(stub + zeros)
     fold = total // size
-    assert inspect_zip(path, limits=ArchiveLimits(max_ratio=fold, ratio_min_size=total))
+    assert inspect_zip(path, limits=ArchiveLimits(max_ratio=fold - 1, ratio_min_size=total))
     assert inspect_zip(path, limits=ArchiveLimits(max_ratio=fold, ratio_min_size=700_000))
     with pytest.raises(ArtifactRejected) as caught:
         inspect_zip(path, limits=ArchiveLimits(max_ratio=fold - 1, ratio_min_size=700_000))
