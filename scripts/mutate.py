@@ -37,7 +37,9 @@ def _tool_section(group: dict[str, object]) -> str:
         'source_paths = ["pbdeployer"]\n'
         f"only_mutate = {json.dumps(modules)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-m", "not slow and not host"]\n'
+        # tests.mutation_order: the fastest tests first, so most mutants die in milliseconds.
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.mutation_order", "-q",'
+        ' "-m", "not slow and not host"]\n'
         'also_copy = ["playbooks", "roles", "plugins", "meta", "inventory_templates", "api", '
         '"ansible.cfg", "galaxy.yml"]\n'
         "use_git_change_detection = false\n"

@@ -22,7 +22,7 @@ _STATE_KEY = "authenticated"
 
 def authenticated(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     """Whether the guard found the right token on this (public) route's request."""
-    return bool(connection.state.get(_STATE_KEY, False))
+    return bool(connection.state.get(_STATE_KEY))  # absent (no guard ran): False
 
 
 def token_guard(token: str) -> Guard:

@@ -143,7 +143,11 @@ def _take(fp: BinaryIO, n: int, left: int) -> bytes:
 
 
 def _info(fields: tuple[int, ...], variable: bytes, shift: int) -> zipfile.ZipInfo:
-    """The entry as zipfile would describe it, with zip64 sizes and offsets applied."""
+    """The entry as zipfile would describe it, with zip64 sizes and offsets applied.
+
+    Only what the checks read is filled in: dates, versions and the like are left at
+    zipfile's defaults.
+    """
     name_len, extra_len = fields[12], fields[13]
     raw_name = variable[:name_len]
     flags = fields[5]
@@ -153,20 +157,9 @@ def _info(fields: tuple[int, ...], variable: bytes, shift: int) -> zipfile.ZipIn
         raise _damaged(f"an entry name is not valid UTF-8: {exc.reason}") from exc
     info = zipfile.ZipInfo(name)
     info.extra = variable[name_len : name_len + extra_len]
-    info.create_version, info.create_system = fields[1], fields[2]
-    info.extract_version, info.reserved = fields[3], fields[4]
     info.flag_bits, info.compress_type = flags, fields[6]
-    time, date = fields[7], fields[8]
-    info.date_time = (
-        (date >> 9) + 1980,
-        (date >> 5) & 0xF,
-        date & 0x1F,
-        time >> 11,
-        (time >> 5) & 0x3F,
-        (time & 0x1F) * 2,
-    )
     info.CRC, info.compress_size, info.file_size = fields[9], fields[10], fields[11]
-    info.volume, info.internal_attr, info.external_attr = fields[15], fields[16], fields[17]
+    info.external_attr = fields[17]
     info.header_offset = fields[18]
     _apply_zip64(info)
     info.header_offset += shift

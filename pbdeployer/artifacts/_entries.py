@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbdeployer.artifacts._reject import RejectCode, human_size, reject, too_many_entries
+from pbdeployer.artifacts._reject import RejectCode, human_size, reject
 
 if TYPE_CHECKING:
     from pbdeployer.artifacts.archive import ArchiveLimits
@@ -46,9 +46,10 @@ class Entry(NamedTuple):
 
 
 def check_entries(infos: Sequence[zipfile.ZipInfo], limits: ArchiveLimits) -> list[Entry]:
-    """Refuse the archive if any entry is unsafe on its own or clashes with another."""
-    if len(infos) > limits.max_entries:
-        raise too_many_entries(f"holds {len(infos)}", limits.max_entries)
+    """Refuse the archive if any entry is unsafe on its own or clashes with another.
+
+    The entry limit is not checked again here: ``read_directory`` stops parsing at it.
+    """
     entries = [_check_entry(info, limits) for info in infos]
     _check_unique(entries)
     return entries

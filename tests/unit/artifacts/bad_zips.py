@@ -43,10 +43,30 @@ def _central_only_encryption() -> bytes:
     return bytes(data)
 
 
+def _last_entry_at_offset(where: Callable[[int], int]) -> Callable[[], bytes]:
+    """A good app whose last central-directory entry points at ``where(file size)``."""
+
+    def build() -> bytes:
+        data = bytearray(_GOOD())
+        last = data.rindex(b"PK\x01\x02")
+        data[last + 42 : last + 46] = where(len(data)).to_bytes(4, "little")
+        return bytes(data)
+
+    return build
+
+
+def _local_name_not_utf8() -> bytes:
+    """A local header flagged UTF-8 whose name bytes are not UTF-8 at all."""
+    good = raw_zip(app(RawEntry("pb_public/ab.txt", b"a", local_name="pb_public/\xe9.txt")))
+    return good.replace("\xe9".encode(), b"\xff\xfe", 1)
+
+
 def _entries(*extra: RawEntry, **options: int) -> Callable[[], bytes]:
     return lambda: raw_zip(app(*extra), **options)
 
 
+BAD_DEFLATE = b"\xff" * 50
+BAD_BZIP2 = b"BZh9" + b"\0" * 40
 _ZEROS_10M = bytes(10 * _MIB)
 _ONE_MIB_ZEROS = bytes(_MIB)
 _RANDOMISH = bytes((i * 7919 + 13) % 251 for i in range(4000))
@@ -55,15 +75,34 @@ _LAST_TOO_LONG = RawEntry("pb_public/app.js", b"x" * 100, declared_compressed_si
 
 CASES: tuple[BadZip, ...] = (
     BadZip("empty_file", RejectCode.NOT_A_ZIP, "empty", lambda: b""),
-    BadZip("text_file", RejectCode.NOT_A_ZIP, "not a zip", lambda: b"hello, world\n" * 10),
+    BadZip(
+        "text_file",
+        RejectCode.NOT_A_ZIP,
+        "the file is not a zip archive; upload a .zip (tar, gzip and other formats are not "
+        "accepted)",
+        lambda: b"hello, world\n" * 10,
+    ),
     BadZip("gzip_file", RejectCode.NOT_A_ZIP, "not a zip", lambda: gzip.compress(b"x" * 999)),
     BadZip("cut_in_half", RejectCode.TRUNCATED, "cut off", lambda: _cut(_GOOD(), 0.5)),
-    BadZip("cut_before_end", RejectCode.TRUNCATED, "cut off", lambda: _GOOD()[:-10]),
+    BadZip(
+        "cut_before_end",
+        RejectCode.TRUNCATED,
+        "the zip ends before its table of contents; the upload was probably cut off, upload it "
+        "again",
+        lambda: _GOOD()[:-10],
+    ),
     BadZip(
         "data_past_end",
         RejectCode.TRUNCATED,
-        "'pb_public/app.js' runs past the end",
+        "'pb_public/app.js' runs past the end of the file; the upload was probably cut off, "
+        "upload it again",
         _entries(_LAST_TOO_LONG),
+    ),
+    BadZip(
+        "header_past_end",
+        RejectCode.TRUNCATED,
+        "'pb_migrations/1700000000_init.js' runs past the end of the file",
+        _last_entry_at_offset(lambda size: size + 10),
     ),
     BadZip(
         "central_directory_damaged",
@@ -74,8 +113,15 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "local_name_differs",
         RejectCode.CORRUPT,
-        "in its local header",
+        "is named 'pb_public/b.txt' in its local header; tools disagree on which name wins, so "
+        "re-create the zip",
         _entries(RawEntry("pb_public/a.txt", b"a", local_name="pb_public/b.txt")),
+    ),
+    BadZip(
+        "local_name_not_utf8",
+        RejectCode.CORRUPT,
+        "in its local header",
+        _local_name_not_utf8,
     ),
     BadZip(
         "local_header_damaged",
@@ -86,10 +132,10 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "damaged_deflate",
         RejectCode.CORRUPT,
-        "damaged compressed data",
+        "entry 'pb_public/a.txt' holds damaged compressed data",
         _entries(
             RawEntry(
-                "pb_public/a.txt", b"a" * 100, method=zipfile.ZIP_DEFLATED, payload=b"\xff" * 50
+                "pb_public/a.txt", b"a" * 100, method=zipfile.ZIP_DEFLATED, payload=BAD_DEFLATE
             )
         ),
     ),
@@ -97,11 +143,7 @@ CASES: tuple[BadZip, ...] = (
         "damaged_bzip2",
         RejectCode.CORRUPT,
         "damaged compressed data",
-        _entries(
-            RawEntry(
-                "pb_public/a.txt", b"a", method=zipfile.ZIP_BZIP2, payload=b"BZh9" + b"\0" * 40
-            )
-        ),
+        _entries(RawEntry("pb_public/a.txt", b"a", method=zipfile.ZIP_BZIP2, payload=BAD_BZIP2)),
     ),
     BadZip(
         "shorter_than_declared",
@@ -136,8 +178,15 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "lzma_method",
         RejectCode.UNSUPPORTED_COMPRESSION,
-        "LZMA compression",
+        "uses LZMA compression, which hosts cannot unpack; re-create the zip with deflate, the "
+        "default of zip and most tools",
         _entries(RawEntry("pb_public/a.txt", b"a", method=14, payload=b"\x00" * 9)),
+    ),
+    BadZip(
+        "unknown_method",
+        RejectCode.UNSUPPORTED_COMPRESSION,
+        "'pb_public/a.txt' uses method 7 compression",
+        _entries(RawEntry("pb_public/a.txt", b"a", method=7)),
     ),
     BadZip(
         "newline_in_name",
@@ -208,7 +257,8 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "symlink",
         RejectCode.SYMLINK,
-        "symbolic link",
+        "entry 'pb_public/passwd' is a symbolic link, which could point outside the app "
+        "directory; put the file itself in the zip",
         _entries(RawEntry("pb_public/passwd", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)),
     ),
     BadZip(
@@ -250,13 +300,20 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "file_and_folder",
         RejectCode.DUPLICATE_ENTRY,
-        "both a file and the folder",
+        "'pb_hooks' is both a file and the folder of entry 'pb_hooks/main.pb.js'; rename one of "
+        "them",
         _entries(RawEntry("pb_hooks", b"x"), RawEntry("pb_hooks/main.pb.js", b"y")),
+    ),
+    BadZip(
+        "file_and_folder_deeper",
+        RejectCode.DUPLICATE_ENTRY,
+        "'pb_public/img' is both a file and the folder of entry 'pb_public/img/a/b/c.png'",
+        _entries(RawEntry("pb_public/img", b"x"), RawEntry("pb_public/img/a/b/c.png", b"y")),
     ),
     BadZip(
         "too_many_entries",
         RejectCode.TOO_MANY_ENTRIES,
-        "above the limit of 5",
+        "above the limit of 5; leave node_modules, pb_data and build caches out of the zip",
         _entries(*(RawEntry(f"pb_public/{i}.txt", b"x") for i in range(4))),
         ArchiveLimits(max_entries=5),
     ),
@@ -282,7 +339,7 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "too_large",
         RejectCode.TOO_LARGE_UNCOMPRESSED,
-        "above the 1.0 KiB limit",
+        "above the 1.0 KiB limit; leave pb_data and other large files out of the zip",
         _entries(RawEntry("pb_public/data.bin", _RANDOMISH)),
         ArchiveLimits(max_uncompressed=1024),
     ),
@@ -295,13 +352,14 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "bzip2_ratio",
         RejectCode.ZIP_BOMB,
-        "zip bomb",
+        "-fold limit; real files do not compress this well, so it is refused as a zip bomb",
         _entries(RawEntry("pb_public/zeros.bin", _ZEROS_10M, method=zipfile.ZIP_BZIP2)),
     ),
     BadZip(
         "overall_ratio",
         RejectCode.ZIP_BOMB,
-        "the zip expands",
+        "beyond the 200-fold limit; real apps do not compress this well, so it is refused as a "
+        "zip bomb",
         _entries(
             *(
                 RawEntry(f"pb_public/{i}.bin", _ONE_MIB_ZEROS, method=zipfile.ZIP_DEFLATED)
@@ -340,7 +398,7 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "overlapping_entries",
         RejectCode.ZIP_BOMB,
-        "share the same bytes",
+        "share the same bytes; overlapping entries are how zip bombs multiply their size",
         _entries(
             RawEntry("pb_public/a.txt", _RANDOMISH),
             RawEntry("pb_public/b.txt", _RANDOMISH, same_bytes_as="pb_public/a.txt"),
@@ -349,7 +407,8 @@ CASES: tuple[BadZip, ...] = (
     BadZip(
         "crc_wrong",
         RejectCode.CRC_MISMATCH,
-        "fails its CRC check",
+        "'pb_public/a.txt' fails its CRC check, so its content is damaged; upload the zip again "
+        "or re-create it",
         _entries(RawEntry("pb_public/a.txt", b"hello", declared_crc=zlib.crc32(b"hellp"))),
     ),
     BadZip(
@@ -363,6 +422,12 @@ CASES: tuple[BadZip, ...] = (
         RejectCode.MISSING_BINARY,
         "found 'myapp/pocketbase'",
         lambda: raw_zip([RawEntry("myapp/pocketbase", FAKE_BINARY), *app()[1:]]),
+    ),
+    BadZip(
+        "binary_two_folders_down",
+        RejectCode.MISSING_BINARY,
+        "found 'dist/myapp/pocketbase': zip the folder's contents",
+        lambda: raw_zip([RawEntry("dist/myapp/pocketbase", FAKE_BINARY), *app()[1:]]),
     ),
     BadZip(
         "binary_is_folder",

@@ -33,7 +33,7 @@ def test_a_million_entries_behind_a_claim_of_one_cost_little(tmp_path: Path) -> 
     _forged_directory(path, _FORGED_ENTRIES, claimed=1)
     assert path.stat().st_size > 40_000_000
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: a busy machine slows the clock, not the work
     try:
         with pytest.raises(ArtifactRejected) as caught:
             inspect_zip(path)
@@ -43,7 +43,7 @@ def test_a_million_entries_behind_a_claim_of_one_cost_little(tmp_path: Path) -> 
     assert caught.value.code == RejectCode.TOO_MANY_ENTRIES.value
     assert "at least 10001 entries, above the limit of 10000" in caught.value.message
     assert peak < 32 * (1 << 20), f"peak {peak / (1 << 20):.0f} MiB"
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_a_directory_shorter_than_its_claim_is_refused(tmp_path: Path) -> None:

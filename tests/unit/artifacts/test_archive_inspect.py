@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import io
+import random
 import stat
 import subprocess
 import time
@@ -16,9 +18,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pbdeployer.artifacts import ArchiveInfo, ArchiveLimits, RejectCode, inspect_zip
+from pbdeployer.artifacts._reject import human_size
 from pbdeployer.errors import ArtifactRejected
 from tests.pocketbase import build_app_zip, pocketbase_binary
-from tests.unit.artifacts.bad_zips import CASES
+from tests.unit.artifacts.bad_zips import BAD_BZIP2, BAD_DEFLATE, CASES
 from tests.unit.artifacts.zip_corpus import (
     DIR,
     FAKE_BINARY,
@@ -33,6 +36,8 @@ from tests.unit.artifacts.zip_corpus import (
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
+_CHUNK = 1 << 20  # what the reader reads and inflates at a time
+_RANDOMISH_64K = random.Random(64).randbytes(64 << 10)
 MIGRATIONS = {"1700000002_posts.js": "migrate(() => {});", "1700000001_init.js": "migrate();"}
 
 
@@ -135,6 +140,8 @@ def test_harmless_spellings_and_folder_entries_are_accepted(tmp_path: Path) -> N
         RawEntry("pb_migrations/1_a.js", b"migrate();"),
         RawEntry("pb_migrations/nested/2_b.js", b"migrate();"),
         RawEntry("pb_public\\", mode=0),
+        RawEntry("pb_hooks/", mode=0),
+        RawEntry("pb_hooks/main.pb.js", b"routerAdd();"),
         RawEntry("pb_public/..hidden..", b"dots inside a name are fine"),
     ]
     path = tmp_path / "app.zip"
@@ -282,3 +289,146 @@ def test_inspecting_a_bomb_that_understates_its_size_keeps_memory_flat(tmp_path:
         tracemalloc.stop()
     assert caught.value.code == RejectCode.ZIP_BOMB.value
     assert peak < 16 << 20, f"inspecting the bomb took {peak >> 20} MiB"
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        ((1 << 20) - 1, "1024.0 KiB"),
+        (1 << 20, "1.0 MiB"),
+        (5 << 20, "5.0 MiB"),
+        (1 << 30, "1.0 GiB"),
+        (100 << 30, "100.0 GiB"),
+    ],
+)
+def test_sizes_in_refusals_read_as_a_person_reads_them(size: int, shown: str) -> None:
+    assert human_size(size) == shown
+
+
+def test_a_zip_without_the_binary_says_only_that(tmp_path: Path) -> None:
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(app()[1:]))
+    with pytest.raises(ArtifactRejected) as caught:
+        inspect_zip(path)
+    assert caught.value.message == "no file named 'pocketbase' at the root of the zip"
+
+
+@pytest.mark.parametrize("case_id", ["damaged_deflate", "damaged_bzip2"])
+def test_damaged_data_is_refused_with_the_decompressors_reason(
+    case_id: str, tmp_path: Path
+) -> None:
+    case = next(case for case in CASES if case.id == case_id)
+    try:
+        if case_id == "damaged_deflate":
+            zlib.decompressobj(-zlib.MAX_WBITS).decompress(BAD_DEFLATE)
+        else:
+            bz2.BZ2Decompressor().decompress(BAD_BZIP2)
+    except (zlib.error, OSError) as exc:
+        reason = str(exc)
+    with pytest.raises(ArtifactRejected) as caught:
+        inspect_zip(case.write(tmp_path))
+    assert f"damaged compressed data ({reason})" in caught.value.message
+
+
+@pytest.mark.parametrize("size", [_CHUNK - 1, _CHUNK, _CHUNK + 1])
+def test_a_stored_entry_around_the_chunk_size_is_read_to_its_last_byte(
+    size: int, tmp_path: Path
+) -> None:
+    content = random.Random(size).randbytes(size)
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(app(RawEntry("pb_public/data.bin", content))))
+    assert inspect_zip(path).uncompressed_size == len(FAKE_BINARY) + size + 22
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2], ids=str)
+def test_compressed_data_that_spans_several_chunks_is_read_whole(
+    method: int, tmp_path: Path
+) -> None:
+    content = random.Random(method).randbytes(_CHUNK + (_CHUNK >> 4))  # does not compress
+    entry = RawEntry("pb_public/photo.jpg", content, method=method)
+    assert len(compress(entry)) > _CHUNK
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(app(entry)))
+    assert inspect_zip(path).uncompressed_size == len(FAKE_BINARY) + len(content) + 22
+
+
+def test_inspecting_a_bzip2_bomb_keeps_memory_flat(tmp_path: Path) -> None:
+    payload = bz2.compress(bytes(48 << 20), 1)  # 48 MB of zeros in a few hundred bytes
+    # Declared below the ratio checks' size floor, so only the bounded reader can catch it.
+    bomb = RawEntry("pb_public/a.bin", b"", method=zipfile.ZIP_BZIP2, payload=payload,
+                    declared_size=1000 << 10, declared_crc=0)  # fmt: skip
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(raw_zip(app(bomb)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArtifactRejected) as caught:
+            inspect_zip(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "unpacks to more than the 1000.0 KiB its header declares" in caught.value.message
+    assert peak < 16 << 20, f"inspecting the bomb took {peak >> 20} MiB"
+
+
+def test_names_outside_ascii_are_accepted_from_old_and_new_tools(tmp_path: Path) -> None:
+    """New tools flag names as UTF-8; old ones write CP437 without the flag."""
+    entries = [
+        binary(),
+        RawEntry("pb_public/café.html", b"<p>caf\xc3\xa9</p>"),
+        RawEntry("pb_public/Übersicht.txt", b"alt", utf8=False),
+    ]
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(entries))
+    assert inspect_zip(path).entry_count == 3
+
+
+def test_ratio_limits_at_their_edge_are_accepted(tmp_path: Path) -> None:
+    """An entry exactly at the ratio limit passes; one above the size floor is judged."""
+    stored = RawEntry("pb_public/data.bin", _RANDOMISH_64K)  # stored: ratio exactly 1
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip([binary(), stored]))
+    at_ratio = ArchiveLimits(max_ratio=1.0, ratio_min_size=0)
+    assert inspect_zip(path, limits=at_ratio).entry_count == 2
+    with pytest.raises(ArtifactRejected) as caught:
+        inspect_zip(path, limits=ArchiveLimits(max_ratio=0.99, ratio_min_size=0))
+    assert caught.value.code == RejectCode.ZIP_BOMB.value
+
+
+def test_a_whole_zip_exactly_at_its_limits_is_accepted(tmp_path: Path) -> None:
+    """Each entry is below the size floor; the zip's total sits exactly on both limits."""
+    halves = [RawEntry(f"pb_public/{i}.bin", bytes(600_000), method=zipfile.ZIP_DEFLATED)
+              for i in range(2)]  # fmt: skip
+    zeros = raw_zip([binary(), *halves])
+    total = len(FAKE_BINARY) + 1_200_000
+    stub = b"#" * (-len(zeros) % 1000 + 1000)  # foreign bytes before the zip: size divides total
+    size = len(stub) + len(zeros)
+    while total % size:
+        stub += b"#"
+        size += 1
+    path = tmp_path / "app.zip"
+    path.write_bytes(stub + zeros)
+    fold = total // size
+    assert inspect_zip(path, limits=ArchiveLimits(max_ratio=fold - 1, ratio_min_size=total))
+    assert inspect_zip(path, limits=ArchiveLimits(max_ratio=fold, ratio_min_size=700_000))
+    with pytest.raises(ArtifactRejected) as caught:
+        inspect_zip(path, limits=ArchiveLimits(max_ratio=fold - 1, ratio_min_size=700_000))
+    assert f"the zip expands {fold}-fold (" in caught.value.message
+
+
+def test_names_at_linuxs_limits_are_accepted_and_one_byte_more_is_not(tmp_path: Path) -> None:
+    """255 bytes per path component and 4096 per path, as Linux filesystems allow."""
+    longest_part = "pb_public/" + "a" * 255
+    parts = ["pb_public", *(["b" * 254] * 16)]
+    longest_path = "/".join(parts) + "/" + "c" * (4096 - len("/".join(parts)) - 1)
+    assert (len(longest_part) - 10, len(longest_path)) == (255, 4096)
+    path = tmp_path / "app.zip"
+    path.write_bytes(raw_zip(app(RawEntry(longest_part, b"x"), RawEntry(longest_path, b"y"))))
+    assert inspect_zip(path).entry_count == 4
+    for too_long in (longest_part + "a", longest_path + "c"):
+        path.write_bytes(raw_zip(app(RawEntry(too_long, b"x"))))
+        with pytest.raises(ArtifactRejected) as caught:
+            inspect_zip(path)
+        assert caught.value.code == RejectCode.INVALID_NAME.value
+        assert caught.value.message.startswith(f"entry {too_long[:80]!r}... has a name too long")

@@ -42,6 +42,7 @@ class RawEntry:
     declared_crc: int | None = None
     local_name: str | None = None
     same_bytes_as: str | None = None  # write no data; point at another entry's local header
+    utf8: bool = True  # names flagged UTF-8; False writes them in CP437, as old tools do
 
 
 def binary() -> RawEntry:
@@ -64,16 +65,17 @@ def raw_zip(
         size = len(entry.content) if entry.declared_size is None else entry.declared_size
         csize = entry.declared_compressed_size
         csize = len(payload) if csize is None else csize
-        flags = entry.flags | _UTF8
+        flags = entry.flags | (_UTF8 if entry.utf8 else 0)
+        codec = "utf-8" if entry.utf8 else "cp437"
         fields = (flags, entry.method, 0, 0x21, crc, csize, size)
         if entry.same_bytes_as is not None:
             offset = offsets[entry.same_bytes_as]
         else:
             offset = offsets[entry.name] = len(body)
-            local_name = (entry.local_name or entry.name).encode()
+            local_name = (entry.local_name or entry.name).encode(codec)
             body += _LOCAL.pack(b"PK\x03\x04", 20, *fields, len(local_name), 0)
             body += local_name + payload
-        name = entry.name.encode()
+        name = entry.name.encode(codec)
         central += _CENTRAL.pack(
             b"PK\x01\x02",
             (3 << 8) | 20,

@@ -42,9 +42,12 @@ class Ids:
         return new_id(now_ms=self.ms)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    database = Database(Settings(data_dir=tmp_path).sqlalchemy_url)
+@pytest.fixture(params=["plain", "sqlalchemy"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Each test twice: with the plain SQLite read path, and with SQLAlchemy alone (a URL with
+    options has no plain path), so both answer alike."""
+    url = Settings(data_dir=tmp_path).sqlalchemy_url
+    database = Database(url if request.param == "plain" else f"{url}?timeout=5")
     await database.open()
     yield Store(database.engine)
     await database.close()
