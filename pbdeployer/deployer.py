@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from types import TracebackType
 from typing import Any
@@ -60,6 +61,9 @@ _READS: dict[str, frozenset[str]] = {
     "runner": frozenset(),
     "retention": frozenset(),
 }
+
+
+_log: logging.Logger = logging.getLogger(__name__)
 
 
 class Deployer:
@@ -245,7 +249,10 @@ class Deployer:
             await self.retention.stop()
             await self.tasks.stop(self.settings.task_stop_grace_seconds)
             self.runner.cancel_all()
-            await self.deployments.settle_after_stop()
+            try:
+                await self.deployments.settle_after_stop()
+            except Exception:  # a broken database must not keep close from finishing
+                _log.exception("could not record the deployments cut short; the next start will")
             await self.database.close()
         finally:
             self._lock.release()

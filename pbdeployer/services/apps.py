@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from pbdeployer.errors import Conflict, InvalidInput, NotFound
+from pbdeployer.errors import Conflict, DeploymentLocked, InvalidInput, NotFound
 from pbdeployer.models import (
     App,
     AppCreate,
@@ -145,7 +145,17 @@ class AppService:
             )
         await self._store.apps.remove(app_id)
 
+    async def ensure_not_deploying(self, app_id: str) -> None:
+        """``DeploymentLocked`` naming the deployment while one holds the app's deploy lock."""
+        holder = await self._store.deployments.lock_holder(app_id)
+        if holder is not None:
+            raise DeploymentLocked(
+                f"app '{app_id}' is being deployed by deployment '{holder}'; wait or cancel it",
+                holder=holder,
+            )
+
     async def version_count(self, app_id: str) -> int:
+        """How many versions the app has (deleting it is refused while there are any)."""
         return await self._store.versions.count_for_app(app_id)
 
     async def _ensure_server(self, server_id: str) -> None:

@@ -188,6 +188,7 @@ class HostTasks:
         if app.status is AppStatus.NEW:
             await self._apps_service.delete(app_id, cascade=cascade)
             return None
+        await self._apps_service.ensure_not_deploying(app_id)
         versions = await self._apps_service.version_count(app_id)
         if versions and not cascade:
             raise Conflict(

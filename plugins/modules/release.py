@@ -777,9 +777,15 @@ def child(write_end, user, uid, gid, func, args):  # pragma: no cover - runs in 
 def ensure_root(layout, host):
     """Create P (and its parents) and hand P to the app user."""
     parent = os.path.dirname(layout.root)
-    os.makedirs(parent, mode=0o755, exist_ok=True)
-    if not os.path.lexists(layout.root):
-        os.mkdir(layout.root, 0o755)
+    # The app user must traverse the parents root creates here, whatever umask a hardened
+    # login gave this session (lockdown's UMASK 027 would make them 0750 root:root).
+    previous = os.umask(0o022)
+    try:
+        os.makedirs(parent, mode=0o755, exist_ok=True)
+        if not os.path.lexists(layout.root):
+            os.mkdir(layout.root, 0o755)
+    finally:
+        os.umask(previous)
     info = os.lstat(layout.root)
     if not stat.S_ISDIR(info.st_mode):
         raise ReleaseError(f"{layout.root} is not a directory")

@@ -48,7 +48,7 @@ class Api:
         done = wait_for(self.client, task["id"], FINISHED, limit)
         events = self.client.get(f"/tasks/{task['id']}/events", params={"limit": 1000})
         self.answers.append(events.text)
-        assert done["status"] == "succeeded", (done, events.json()[-5:])
+        assert done["status"] == "succeeded", f"{done['error']}\n{events.json()[-5:]}"
         return done
 
 

@@ -118,6 +118,8 @@ class AppController(Controller):
         "/{app_id:str}/env",
         operation_id="getAppEnv",
         summary="The app's environment variables (secret values are never shown)",
+        description="Each variable's key and whether it is secret; a secret's value is never "
+        "returned (`value` is null and `set` says it holds one).",
         responses={200: docs.success(AppEnv, "The variables", docs.APP_ENV)} | docs.responses(404),
     )
     async def get_app_env(self, deployer: DeployerDep, app_id: Id) -> AppEnv:

@@ -194,3 +194,23 @@ def test_a_secret_is_redacted_as_python_and_json_quote_it() -> None:
     redact_secrets(value, secret_forms((secret,)))
     assert "it's" not in value["stdout"]
     assert value["stdout"].count(REDACTED_SECRET) == 3
+
+
+@pytest.mark.parametrize(
+    "secret", ["pässw'ord\\\n\"x", "plain-value-123", "tab\there", "ünïcødé only"]
+)
+def test_every_way_output_carries_a_secret_is_redacted_whole(secret: str) -> None:
+    ansible_quoted = secret.replace("\\", "\\\\").replace("'", "\\'")
+    shapes = {secret, repr(secret)[1:-1], ansible_quoted}
+    carried = shapes | {json.dumps(s)[1:-1] for s in shapes}
+    carried |= {json.dumps(s, ensure_ascii=False)[1:-1] for s in shapes}
+    for form in carried:
+        value = {"stdout": f"<{form}>"}
+        redact_secrets(value, secret_forms((secret,)))
+        assert value == {"stdout": f"<{REDACTED_SECRET}>"}, form
+
+
+def test_empty_secrets_are_ignored() -> None:
+    assert secret_forms(("", "abc")) == secret_forms(("abc",)) == ("abc",)
+    value = {"stdout": "nothing to hide"}
+    assert redact_secrets(value, secret_forms(("",))) == {"stdout": "nothing to hide"}
