@@ -16,6 +16,11 @@ STAND_INS = {
         "Write fail2ban's sshd jail", "Enable and start fail2ban", "Restart fail2ban",
         "Enable unattended-upgrades",
     },
+    # Check mode runs no command and starts no unit that is not written yet.
+    "Write the network sysctls": {"Apply the network sysctls"},
+    "Write the unit that loads them at boot": {
+        "Enable and start the SSH connection-rate limit", "Reload pbdeployer-ssh-rate-limit",
+    },
 }  # fmt: skip
 
 
