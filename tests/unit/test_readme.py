@@ -11,10 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_library_example_runs(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(r"## The library\n\n```python\n(.*?)```", readme, re.S)
-    assert match, "README.md lost its library example"
+def _run_block(pattern: str, lost: str, tmp_path: Path) -> str:
+    """Run the README's Python block that ``pattern`` captures; its standard output."""
+    match = re.search(pattern, (ROOT / "README.md").read_text(), re.S)
+    assert match, f"README.md lost its {lost}"
     script = tmp_path / "example.py"
     script.write_text(match.group(1))
     env = os.environ | {"PBDEPLOYER_DATA_DIR": str(tmp_path / "data")}
@@ -27,23 +27,14 @@ def test_library_example_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['blog'] /opt/pocketbase/blog 8090"
+    return done.stdout.strip()
+
+
+def test_library_example_runs(tmp_path: Path) -> None:
+    out = _run_block(r"## The library\n\n```python\n(.*?)```", "library example", tmp_path)
+    assert out == "['blog'] /opt/pocketbase/blog 8090"
 
 
 def test_sync_example_runs(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(r"```python\n(from pbdeployer import SyncDeployer\n.*?)```", readme, re.S)
-    assert match, "README.md lost its SyncDeployer example"
-    script = tmp_path / "sync_example.py"
-    script.write_text(match.group(1))
-    env = os.environ | {"PBDEPLOYER_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "0"
+    pattern = r"```python\n(from pbdeployer import SyncDeployer\n.*?)```"
+    assert _run_block(pattern, "SyncDeployer example", tmp_path) == "0"
